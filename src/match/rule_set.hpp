@@ -1,0 +1,114 @@
+// RuleSet: the extraction-pattern rules, compiled once into one Hyperscan
+// database; immutable and shared by all workers (shared_ptr<const RuleSet>).
+// RuleScanner: one per worker thread, owns its Hyperscan scratch.
+// Hyperscan headers stay inside rule_set.cpp.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.hpp"
+#include "core/result.hpp"
+#include "core/text_scanner.hpp"
+
+namespace ds {
+
+struct RulePattern {
+  std::string expression;  // Hyperscan syntax
+  unsigned flags = 0;      // distillscan flag bits, see PatternFlag
+  int line = 0;            // 1-based line in the rule file
+};
+
+enum PatternFlag : unsigned {
+  kCaseless = 1u << 0,  // default on
+  kDotAll = 1u << 1,
+  kMultiline = 1u << 2,
+  kUtf8 = 1u << 3,      // default on
+  kUcp = 1u << 4,
+};
+
+struct RuleExample {
+  std::string text;
+  bool should_match = true;
+  TextField field = TextField::user;  // which text the example is fed as
+  int line = 0;
+};
+
+struct Rule {
+  std::string id;
+  std::string description;
+  std::string category;
+  uint32_t category_index = 0;  // index into RuleSet::categories()
+  uint32_t field_mask = 0;      // bits of TextField (field_bit)
+  double weight = 1.0;
+  std::vector<RulePattern> patterns;
+  std::vector<RuleExample> examples;
+  std::string file;  // where it was defined
+  int line = 0;
+};
+
+// A problem found while loading/compiling, located for the user.
+struct RuleDiagnostic {
+  std::string file;
+  int line = 0;
+  std::string message;
+  std::string format() const;  // "FILE:LINE: message"
+};
+
+class RuleSet;
+
+class RuleScanner final : public TextScanner {
+ public:
+  explicit RuleScanner(std::shared_ptr<const RuleSet> rules);
+  ~RuleScanner() override;
+  RuleScanner(const RuleScanner&) = delete;
+  RuleScanner& operator=(const RuleScanner&) = delete;
+  RuleScanner(RuleScanner&&) noexcept;
+  RuleScanner& operator=(RuleScanner&&) noexcept;
+  // Scans `text` as field `field`; sets rule bits (and category bits) for
+  // rules whose field_mask includes `field`. Never throws, never allocates.
+  void scan(std::string_view text, TextField field, RuleBits& hits, uint32_t& categories) noexcept override;
+  const RuleSet& rules() const { return *rules_; }
+
+ private:
+  std::shared_ptr<const RuleSet> rules_;
+  void* scratch_ = nullptr;  // hs_scratch_t*
+};
+
+class RuleSet {
+ public:
+  // Loads every *.yaml / *.yml file under each path (file or directory, sorted
+  // by name), validates, and compiles. On failure returns every diagnostic found.
+  static Result<std::shared_ptr<const RuleSet>> load(const std::vector<std::string>& paths,
+                                                     std::vector<RuleDiagnostic>* diagnostics);
+  // Same from in-memory YAML text (tests); `name` stands in for the file name.
+  static Result<std::shared_ptr<const RuleSet>> load_text(std::string_view yaml, std::string_view name,
+                                                          std::vector<RuleDiagnostic>* diagnostics);
+  ~RuleSet();
+  RuleSet(const RuleSet&) = delete;
+  RuleSet& operator=(const RuleSet&) = delete;
+
+  const std::vector<Rule>& rules() const { return rules_; }
+  const std::vector<std::string>& categories() const { return categories_; }
+  // Stable digest of the sorted rules (ids, patterns, flags): names a compiled-db cache entry.
+  uint64_t digest() const { return digest_; }
+
+  // Runs every rule's embedded examples. Returns the failures (empty = all pass).
+  std::vector<RuleDiagnostic> run_examples() const;
+
+  RuleSet();  // use load()
+
+ private:
+  friend class RuleScanner;
+  friend struct RuleSetBuilder;
+  std::vector<Rule> rules_;
+  std::vector<std::string> categories_;
+  std::vector<uint32_t> pattern_rule_;  // hyperscan id -> rule index
+  void* db_ = nullptr;                  // hs_database_t*
+  void* proto_scratch_ = nullptr;       // hs_scratch_t* to clone from
+  uint64_t digest_ = 0;
+};
+
+}  // namespace ds

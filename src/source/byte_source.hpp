@@ -1,0 +1,33 @@
+// ByteSource: a stream of (decompressed) input bytes. Implementations: plain
+// file, stdin, gzip (multi-member), zstd (multi-frame), chosen by magic bytes.
+// Must never: throw, or read beyond what it was asked for into the caller.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace ds {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to n bytes into dst. Returns bytes read; 0 means end of input.
+  // On an I/O or decompression error returns -1 and error() says why.
+  virtual long read(char* dst, size_t n) = 0;
+  virtual const std::string& error() const = 0;
+  virtual const std::string& name() const = 0;
+  // Bytes consumed from the underlying file (compressed bytes for gz/zst), for progress.
+  virtual uint64_t raw_bytes_read() const = 0;
+  // Size of the underlying file if known (0 for pipes), for progress/ETA.
+  virtual uint64_t raw_size() const = 0;
+};
+
+enum class Compression { none, gzip, zstd };
+
+// Opens path ("-" = stdin) and picks the decoder from the first bytes.
+Result<std::unique_ptr<ByteSource>> open_input(const std::string& path);
+
+}  // namespace ds
