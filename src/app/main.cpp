@@ -1,0 +1,42 @@
+// distillscan entry point: parses the command line and dispatches. Only wires.
+#include <CLI/CLI.hpp>
+
+#include "app/scan_command.hpp"
+#include "distillscan/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"distillscan: find accounts that distil your models, in LLM API request logs"};
+  app.set_version_flag("--version", std::string("distillscan ") + ds::kVersion);
+  app.require_subcommand(1);
+
+  ds::ScanArgs scan;
+  auto* sc = app.add_subcommand("scan", "Replay logs (plain, .gz, .zst; - = stdin) to the end, then exit");
+  sc->add_option("-c,--config", scan.config, "YAML config file")->check(CLI::ExistingFile);
+  sc->add_option("-r,--rules", scan.rules, "Rule file or directory (default: the bundled rules/)");
+  sc->add_option("-j,--threads", scan.threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 256));
+  sc->add_option("-o,--alerts", scan.alerts, "Alert JSON lines; - = stdout");
+  sc->add_option("--field", scan.fields, "Override one field mapping: NAME=/json/pointer (repeatable)");
+  sc->add_option("--stats", scan.stats, "Write run statistics as JSON at exit");
+  sc->add_flag("--summary,!--no-summary", scan.summary,
+               "Print the ranked table of flagged accounts on stderr (default: when stderr is a terminal)");
+  sc->add_option("inputs", scan.inputs, "Input files (default: stdin)");
+
+  std::vector<std::string> check_paths, test_paths;
+  auto* rules = app.add_subcommand("rules", "Work with rule files");
+  rules->require_subcommand(1);
+  auto* check = rules->add_subcommand("check", "Compile rules; errors as FILE:LINE: message");
+  check->add_option("paths", check_paths, "Rule files or directories (default: bundled)");
+  auto* test = rules->add_subcommand("test", "Run the examples embedded in the rules");
+  test->add_option("paths", test_paths, "Rule files or directories (default: bundled)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (sc->parsed()) return ds::run_scan(scan);
+  if (check->parsed()) return ds::run_rules_check(check_paths);
+  if (test->parsed()) return ds::run_rules_test(test_paths);
+  return 2;
+}

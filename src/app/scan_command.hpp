@@ -1,0 +1,31 @@
+// The `scan` and `rules` subcommands: option structs filled by main's CLI
+// parser, and functions that run them. Exit codes: 0 ok, 1 runtime failure,
+// 2 usage/config/rule error.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace ds {
+
+struct ScanArgs {
+  std::string config;
+  std::vector<std::string> rules;  // empty = bundled rules
+  int threads = 0;                 // 0 = all cores
+  std::string alerts = "-";
+  std::vector<std::string> fields;  // NAME=POINTER overrides
+  std::string stats;
+  std::string report;
+  std::string metrics_listen;
+  int summary = -1;  // -1 = when stderr is a terminal
+  std::vector<std::string> inputs;
+};
+
+int run_scan(const ScanArgs& args);
+int run_rules_check(const std::vector<std::string>& paths);
+int run_rules_test(const std::vector<std::string>& paths);
+
+// The bundled rules directory: $DISTILLSCAN_RULES, else next to the binary
+// (../share/distillscan/rules or the source tree's rules/).
+std::vector<std::string> default_rule_paths();
+
+}  // namespace ds

@@ -1,0 +1,81 @@
+#include "detect/account_table.hpp"
+
+namespace ds {
+
+AccountTable::AccountTable(uint64_t max_accounts, uint32_t buckets, int64_t idle_ms)
+    : max_(max_accounts < 1 ? 1 : max_accounts), buckets_per_(buckets), idle_ms_(idle_ms), index_(max_) {}
+
+AccountState* AccountTable::find(uint64_t hash) {
+  uint32_t s = index_.find(hash);
+  return s == FlatIndex::kNone ? nullptr : &slots_[s];
+}
+
+void AccountTable::unlink(uint32_t s) {
+  AccountState& a = slots_[s];
+  if (a.lru_prev != kNil) slots_[a.lru_prev].lru_next = a.lru_next; else head_ = a.lru_next;
+  if (a.lru_next != kNil) slots_[a.lru_next].lru_prev = a.lru_prev; else tail_ = a.lru_prev;
+  a.lru_prev = a.lru_next = kNil;
+}
+
+void AccountTable::push_front(uint32_t s) {
+  AccountState& a = slots_[s];
+  a.lru_prev = kNil;
+  a.lru_next = head_;
+  if (head_ != kNil) slots_[head_].lru_prev = s;
+  head_ = s;
+  if (tail_ == kNil) tail_ = s;
+}
+
+void AccountTable::evict(uint32_t s) {
+  unlink(s);
+  index_.erase(slots_[s].hash);
+  free_.push_back(s);
+}
+
+AccountState& AccountTable::touch(uint64_t hash, std::string_view id, int64_t now_ms) {
+  uint32_t s = index_.find(hash);
+  if (s != FlatIndex::kNone) {
+    if (head_ != s) {
+      unlink(s);
+      push_front(s);
+    }
+    return slots_[s];
+  }
+  // Idle accounts first (by event time), then the least recently seen.
+  while (tail_ != kNil && slots_[tail_].last_seen_ms < now_ms - idle_ms_) {
+    evict(tail_);
+    ++counters_.evicted_idle;
+  }
+  if (index_.size() >= max_) {
+    evict(tail_);
+    ++counters_.evicted_lru;
+  }
+  if (!free_.empty()) {
+    s = free_.back();
+    free_.pop_back();
+  } else {
+    s = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+    buckets_.resize(buckets_.size() + buckets_per_);
+  }
+  AccountState& a = slots_[s];
+  std::string keep = std::move(a.id);  // reuse the string's capacity
+  a = AccountState{};
+  a.id = std::move(keep);
+  a.id.assign(id.data(), id.size());
+  a.hash = hash;
+  for (uint32_t i = 0; i < buckets_per_; ++i) buckets_[uint64_t(s) * buckets_per_ + i] = WindowBucket{};
+  index_.insert(hash, s);
+  push_front(s);
+  ++counters_.created;
+  return a;
+}
+
+uint64_t AccountTable::memory_bytes() const {
+  uint64_t ids = 0;
+  for (const auto& a : slots_) ids += a.id.capacity();
+  return index_.memory_bytes() + slots_.capacity() * sizeof(AccountState) +
+         buckets_.capacity() * sizeof(WindowBucket) + free_.capacity() * sizeof(uint32_t) + ids;
+}
+
+}  // namespace ds

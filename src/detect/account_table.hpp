@@ -1,0 +1,60 @@
+// AccountTable: the per-shard map of AccountState with a hard cap.
+// Eviction: accounts idle longer than the idle TTL (by event time) go first,
+// then the least recently seen when the cap is reached. Both are counted.
+// Owned by one shard thread: no locks.
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "detect/account_state.hpp"
+#include "detect/flat_index.hpp"
+
+namespace ds {
+
+struct TableCounters {
+  uint64_t created = 0;
+  uint64_t evicted_idle = 0;
+  uint64_t evicted_lru = 0;
+};
+
+class AccountTable {
+ public:
+  AccountTable(uint64_t max_accounts, uint32_t buckets, int64_t idle_ms);
+
+  // Returns the state for `hash`, creating it (and evicting) if needed.
+  // `now_ms` is the shard's event-time watermark.
+  AccountState& touch(uint64_t hash, std::string_view id, int64_t now_ms);
+  AccountState* find(uint64_t hash);
+
+  WindowBucket* ring(const AccountState& a) { return &buckets_[slot_of(a) * buckets_per_]; }
+
+  uint64_t size() const { return index_.size(); }
+  const TableCounters& counters() const { return counters_; }
+  uint64_t memory_bytes() const;
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (uint32_t s = head_; s != kNil; s = slots_[s].lru_next) f(slots_[s]);
+  }
+
+ private:
+  static constexpr uint32_t kNil = 0xFFFFFFFFu;
+  uint32_t slot_of(const AccountState& a) const { return static_cast<uint32_t>(&a - slots_.data()); }
+  void unlink(uint32_t s);
+  void push_front(uint32_t s);
+  void evict(uint32_t s);
+
+  uint64_t max_;
+  uint32_t buckets_per_;
+  int64_t idle_ms_;
+  FlatIndex index_;
+  std::vector<AccountState> slots_;
+  std::vector<WindowBucket> buckets_;
+  std::vector<uint32_t> free_;
+  uint32_t head_ = kNil;  // most recent
+  uint32_t tail_ = kNil;  // least recent
+  TableCounters counters_;
+};
+
+}  // namespace ds

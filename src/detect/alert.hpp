@@ -1,0 +1,43 @@
+// Alert: what the detector stage emits and the sinks write (DESIGN.md, alert contract).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ds {
+
+struct AlertReason {
+  std::string detector;  // e.g. "reasoning_elicitation_rate"
+  double value = 0;
+  double threshold = 0;
+};
+
+struct AlertCluster {
+  std::string id;
+  uint64_t size = 0;
+  std::vector<std::string> members;  // bounded
+};
+
+struct Alert {
+  // Ordering key: position of the triggering line in the input.
+  uint64_t seq = 0;
+  uint32_t line_in_chunk = 0;
+
+  std::string id;
+  int64_t time_ms = 0;
+  std::string account;
+  bool critical = false;
+  double score = 0;
+  std::vector<AlertReason> reasons;
+  bool has_cluster = false;
+  AlertCluster cluster;
+  uint64_t requests = 0;
+  std::vector<std::string> sample_request_ids;
+};
+
+// One JSON line (no trailing newline) per the alert contract.
+std::string alert_to_json(const Alert& a);
+// RFC 3339 UTC with second precision ("2026-11-28T10:15:00Z").
+std::string format_time_utc(int64_t time_ms);
+
+}  // namespace ds

@@ -1,0 +1,267 @@
+#include "pipeline/scan_pipeline.hpp"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "match/rule_set.hpp"
+
+namespace ds {
+namespace {
+
+enum SlotState : int { kFree = 0, kFilled = 1, kParsed = 2, kDetected = 3 };
+
+struct Slot {
+  Chunk chunk;
+  EventBatch batch;
+  std::vector<std::vector<Alert>> alerts;  // one vector per shard thread
+  int state = kFree;
+  uint64_t seq = 0;
+  unsigned shards_pending = 0;
+};
+
+}  // namespace
+
+struct ScanPipeline::Impl {
+  PipelineOptions opt;
+  unsigned shard_threads = 1;
+  std::vector<std::unique_ptr<AccountDetector>> shards;
+  std::vector<Slot> ring;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t filled = 0;  // slots with seq < filled have been filled
+  uint64_t next_parse = 0;
+  bool reader_done = false;
+  uint64_t total = 0;
+
+  Progress progress;
+  std::vector<std::string> input_errors;
+
+  explicit Impl(PipelineOptions o) : opt(std::move(o)) {
+    if (opt.threads == 0) opt.threads = 1;
+    if (opt.detector.shards == 0) opt.detector.shards = 1;
+    shard_threads = std::min<unsigned>(opt.detector.shards, std::max(1u, opt.threads / 2));
+    static const std::vector<std::string> kNoCategories;
+    const auto& cats = opt.rules ? opt.rules->categories() : kNoCategories;
+    for (uint32_t i = 0; i < opt.detector.shards; ++i)
+      shards.push_back(std::make_unique<AccountDetector>(opt.detector, cats));
+    // Enough slots that every worker and shard thread can be busy while the
+    // reader fills the next one; memory is bounded by this ring.
+    ring = std::vector<Slot>(2 * (opt.threads + shard_threads) + 2);
+    for (auto& s : ring) s.alerts.resize(shard_threads);
+  }
+
+  uint32_t shard_of(const Event& ev) const { return static_cast<uint32_t>((ev.account_hash >> 32) % shards.size()); }
+
+  void reader(const std::vector<std::string>& inputs) {
+    uint64_t seq = 0;
+    uint64_t raw_done = 0;
+    for (uint32_t i = 0; i < inputs.size(); ++i) {
+      auto src = open_input(inputs[i]);
+      if (!src) {
+        std::lock_guard lk(mu);
+        input_errors.push_back(src.error().message);
+        continue;
+      }
+      Framer framer(**src, opt.framer, i);
+      for (;;) {
+        Slot& s = ring[seq % ring.size()];
+        {
+          std::unique_lock lk(mu);
+          cv.wait(lk, [&] { return s.state == kFree; });
+        }
+        if (!framer.next(s.chunk)) break;
+        s.chunk.seq = seq;
+        progress.raw_bytes_done.store(raw_done + (*src)->raw_bytes_read(), std::memory_order_relaxed);
+        {
+          std::lock_guard lk(mu);
+          s.seq = seq;
+          s.state = kFilled;
+          filled = ++seq;
+        }
+        cv.notify_all();
+      }
+      if (framer.failed()) {
+        std::lock_guard lk(mu);
+        input_errors.push_back(inputs[i] + ": " + framer.error());
+      }
+      raw_done += (*src)->raw_bytes_read();
+      progress.raw_bytes_done.store(raw_done, std::memory_order_relaxed);
+    }
+    {
+      std::lock_guard lk(mu);
+      reader_done = true;
+      total = seq;
+    }
+    cv.notify_all();
+  }
+
+  void worker() {
+    LineParser parser(opt.mapping, opt.parse);
+    std::optional<RuleScanner> scanner;
+    if (opt.rules) scanner.emplace(opt.rules);
+    for (;;) {
+      uint64_t seq;
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return next_parse < filled || (reader_done && next_parse >= total); });
+        if (next_parse >= filled) return;
+        seq = next_parse++;
+      }
+      Slot& s = ring[seq % ring.size()];
+      EventBatch& b = s.batch;
+      b.reset();
+      b.seq = seq;
+      b.source_index = s.chunk.source_index;
+      b.source_offset = s.chunk.source_offset;
+      if (s.chunk.skipped_long_lines) {
+        b.errors.add(ErrorReason::line_too_long, s.chunk.skipped_long_lines);
+        b.lines += s.chunk.skipped_long_lines;
+        b.bytes += s.chunk.skipped_bytes;
+      }
+      parser.parse_chunk(s.chunk.buf.data(), s.chunk.buf.size(), scanner ? &*scanner : nullptr, b);
+      {
+        std::lock_guard lk(mu);
+        s.state = kParsed;
+        s.shards_pending = shard_threads;
+      }
+      cv.notify_all();
+    }
+  }
+
+  void shard_thread(unsigned t) {
+    for (uint64_t next = 0;; ++next) {
+      Slot& s = ring[next % ring.size()];
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return (s.seq == next && s.state >= kParsed) || (reader_done && next >= total); });
+        if (reader_done && next >= total) return;
+      }
+      auto& out = s.alerts[t];
+      for (const Event& ev : s.batch.events) {
+        uint32_t sh = shard_of(ev);
+        if (sh % shard_threads == t) shards[sh]->observe(ev, s.batch, next, out);
+      }
+      bool last;
+      {
+        std::lock_guard lk(mu);
+        last = --s.shards_pending == 0;
+        if (last) s.state = kDetected;
+      }
+      if (last) cv.notify_all();
+    }
+  }
+};
+
+ScanPipeline::ScanPipeline(PipelineOptions opt) : impl_(std::make_unique<Impl>(std::move(opt))) {}
+ScanPipeline::~ScanPipeline() = default;
+
+RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& sink,
+                           const std::function<void(const Progress&)>& on_tick) {
+  Impl& m = *impl_;
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t raw_total = 0;
+  for (const auto& p : inputs) {
+    struct stat st {};
+    if (p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) raw_total += static_cast<uint64_t>(st.st_size);
+  }
+  m.progress.raw_bytes_total = raw_total;
+
+  RunStats stats;
+  if (m.opt.rules) stats.rule_matches.assign(m.opt.rules->rules().size(), 0);
+
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { m.reader(inputs); });
+  for (unsigned i = 0; i < m.opt.threads; ++i) threads.emplace_back([&] { m.worker(); });
+  for (unsigned t = 0; t < m.shard_threads; ++t) threads.emplace_back([&m, t] { m.shard_thread(t); });
+
+  // Collector: this thread. Takes batches in sequence order, writes alerts in
+  // input-line order, accumulates statistics, and frees the slot.
+  std::vector<Alert> merged;
+  auto last_tick = std::chrono::steady_clock::now();
+  for (uint64_t next = 0;;) {
+    Slot& s = m.ring[next % m.ring.size()];
+    bool ready = false, done = false;
+    {
+      std::unique_lock lk(m.mu);
+      ready = m.cv.wait_for(lk, std::chrono::milliseconds(200), [&] {
+        return (s.seq == next && s.state == kDetected) || (m.reader_done && next >= m.total);
+      });
+      done = m.reader_done && next >= m.total;
+    }
+    if (on_tick && std::chrono::steady_clock::now() - last_tick >= std::chrono::milliseconds(200)) {
+      on_tick(m.progress);
+      last_tick = std::chrono::steady_clock::now();
+    }
+    if (done) break;
+    if (!ready) continue;
+
+    merged.clear();
+    for (auto& v : s.alerts) {
+      for (auto& a : v) merged.push_back(std::move(a));
+      v.clear();
+    }
+    std::sort(merged.begin(), merged.end(), [](const Alert& a, const Alert& b) {
+      if (a.line_in_chunk != b.line_in_chunk) return a.line_in_chunk < b.line_in_chunk;
+      return a.id < b.id;
+    });
+    for (const auto& a : merged) sink.write(a);
+    stats.alerts += merged.size();
+
+    const EventBatch& b = s.batch;
+    stats.lines += b.lines;
+    stats.records += b.events.size();
+    stats.bytes += b.bytes;
+    stats.errors += b.errors;
+    stats.field_type_errors += b.field_type_errors;
+    if (!stats.rule_matches.empty()) {
+      for (const Event& ev : b.events) {
+        if (ev.category_bits == 0) continue;
+        for (size_t r = ev.rule_hits._Find_first(); r < ev.rule_hits.size(); r = ev.rule_hits._Find_next(r))
+          if (r < stats.rule_matches.size()) ++stats.rule_matches[r];
+      }
+    }
+    m.progress.bytes.store(stats.bytes, std::memory_order_relaxed);
+    m.progress.lines.store(stats.lines, std::memory_order_relaxed);
+    {
+      std::lock_guard lk(m.mu);
+      s.state = kFree;
+    }
+    m.cv.notify_all();
+    ++next;
+  }
+  for (auto& t : threads) t.join();
+
+  for (const auto& sh : m.shards) {
+    const auto& c = sh->table().counters();
+    stats.accounts += c.created;
+    stats.accounts_evicted_idle += c.evicted_idle;
+    stats.accounts_evicted_lru += c.evicted_lru;
+    stats.accounts_tracked += sh->table().size();
+    sh->table().for_each([&](const AccountState& a) { stats.late_events += a.late_events; });
+  }
+  stats.input_errors = m.input_errors;
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  struct rusage ru {};
+  if (getrusage(RUSAGE_SELF, &ru) == 0) stats.peak_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+  return stats;
+}
+
+std::vector<AccountSummary> ScanPipeline::account_summaries() const {
+  std::vector<AccountSummary> out;
+  for (const auto& sh : impl_->shards) {
+    sh->table().for_each([&](const AccountState& a) {
+      out.push_back({a.id, a.max_score, a.alerts, a.lifetime_requests, a.window.requests});
+    });
+  }
+  return out;
+}
+
+}  // namespace ds

@@ -1,0 +1,31 @@
+#include "sink/alert_sink.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+namespace ds {
+
+Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& path, bool append) {
+  if (path == "-") return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(stdout, false, path));
+  std::FILE* f = std::fopen(path.c_str(), append ? "ab" : "wb");
+  if (!f) return make_error(path + ": cannot open alerts file: " + std::strerror(errno));
+  return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(f, true, path));
+}
+
+JsonlAlertSink::~JsonlAlertSink() {
+  if (owned_ && f_) std::fclose(f_);
+}
+
+void JsonlAlertSink::write(const Alert& alert) {
+  line_ = alert_to_json(alert);
+  line_.push_back('\n');
+  if (std::fwrite(line_.data(), 1, line_.size(), f_) != line_.size()) failed_ = true;
+}
+
+Result<void> JsonlAlertSink::flush() {
+  if (std::fflush(f_) != 0 || failed_ || std::ferror(f_))
+    return make_error(path_ + ": writing alerts failed: " + std::strerror(errno));
+  return {};
+}
+
+}  // namespace ds

@@ -1,0 +1,48 @@
+// AlertSink: where alerts go. Called from one thread (the pipeline's
+// collector) in deterministic input order. Implementations: JSON lines to a
+// file or stdout (here); Alertmanager and webhooks later.
+#pragma once
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "detect/alert.hpp"
+
+namespace ds {
+
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  virtual void write(const Alert& alert) = 0;
+  virtual Result<void> flush() = 0;
+};
+
+// JSON lines, one alert per line. "-" = stdout. `append` keeps existing
+// content (long-running modes); scan truncates.
+class JsonlAlertSink final : public AlertSink {
+ public:
+  static Result<std::unique_ptr<JsonlAlertSink>> open(const std::string& path, bool append);
+  ~JsonlAlertSink() override;
+  void write(const Alert& alert) override;
+  Result<void> flush() override;
+
+ private:
+  JsonlAlertSink(std::FILE* f, bool owned, std::string path) : f_(f), owned_(owned), path_(std::move(path)) {}
+  std::FILE* f_;
+  bool owned_;
+  std::string path_;
+  std::string line_;
+  bool failed_ = false;
+};
+
+// Keeps alerts in memory (tests).
+class MemoryAlertSink final : public AlertSink {
+ public:
+  void write(const Alert& alert) override { lines.push_back(alert_to_json(alert)); }
+  Result<void> flush() override { return {}; }
+  std::vector<std::string> lines;
+};
+
+}  // namespace ds
