@@ -2,7 +2,8 @@
 // Reads blocks of about `chunk_bytes`, cuts after the last '\n', carries the
 // partial tail into the next chunk. A final line without '\n' is still a line.
 // A line longer than `max_line_bytes` is skipped whole (counted on the next
-// chunk as skipped_long_lines) without ever buffering more than the limit.
+// chunk as skipped_long_lines) without ever buffering more than the limit
+// (out.buf never grows past max(chunk_bytes, max_line_bytes + 2)).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -13,34 +14,46 @@
 namespace ds {
 
 struct FramerOptions {
-  size_t chunk_bytes = 4u << 20;      // target chunk size
-  size_t max_line_bytes = 8u << 20;   // longer lines are skipped whole
+  size_t chunk_bytes = 4u << 20;     // target chunk size
+  size_t max_line_bytes = 8u << 20;  // longer lines are skipped whole
 };
 
 class Framer {
  public:
   Framer(ByteSource& src, FramerOptions opt, uint32_t source_index);
   // Fills `out` with the next chunk (reusing out.buf's memory). Returns false
-  // at end of input once everything has been delivered (a final chunk may
-  // carry only skipped_long_lines and no data). Sets out.seq = 0; the caller
-  // assigns global sequence numbers. On read error returns false and
-  // failed() is true.
+  // at end of input once everything has been delivered. Every source ends
+  // with exactly one last_of_source chunk, which may be empty (empty input, or
+  // only skipped_long_lines left to report). Chunks are contiguous slices of
+  // the stream: source_offset == previous source_offset + previous size +
+  // skipped_bytes. Sets out.seq = 0; the caller assigns global sequence
+  // numbers. On read error the complete lines already read are delivered
+  // first (the torn tail is dropped), then it returns false and failed() is true.
   bool next(Chunk& out);
   bool failed() const { return failed_; }
   const std::string& error() const { return src_.error(); }
 
  private:
-  // implementation-defined members
+  // Fills [size, size + want) of b from src_ (growing b if needed); sets eof_
+  // or read_error_ when the source ends. Returns bytes read.
+  size_t fill(PaddedBuffer& b, size_t size, size_t want);
+  // Moves [start, cut) to the front of out.buf, keeps [cut, size) for the next call.
+  bool deliver(Chunk& out, size_t start, size_t cut, size_t size, bool last);
+  // End of input: the final line (if any), the last chunk, or the read error.
+  bool finish(Chunk& out, size_t start, size_t line_start, size_t size);
+
   ByteSource& src_;
   FramerOptions opt_;
   uint32_t source_index_;
   bool failed_ = false;
-  bool eof_ = false;
-  bool skipping_ = false;        // inside an over-long line, discarding to next '\n'
+  bool eof_ = false;         // the source is exhausted (or failed): never read again
+  bool read_error_ = false;  // deliver the complete lines read so far, then fail
+  bool done_ = false;        // the last_of_source chunk has been delivered
+  bool skipping_ = false;    // inside an over-long line, discarding to next '\n'
   uint64_t pending_skipped_ = 0;
   uint64_t pending_skipped_bytes_ = 0;
-  uint64_t offset_ = 0;          // decompressed offset of the next byte to deliver
-  PaddedBuffer carry_;           // partial line carried to the next chunk
+  uint64_t offset_ = 0;  // decompressed offset of the first byte neither delivered nor skipped
+  PaddedBuffer carry_;   // bytes read but not yet delivered (usually a partial line)
 };
 
 }  // namespace ds
