@@ -1,7 +1,9 @@
 // RuleSet: the extraction-pattern rules, compiled once into one Hyperscan
 // database; immutable and shared by all workers (shared_ptr<const RuleSet>).
 // RuleScanner: one per worker thread, owns its Hyperscan scratch.
-// Hyperscan headers stay inside rule_set.cpp.
+// Hyperscan headers stay inside rule_set.cpp; yaml-cpp inside rule_loader.cpp.
+// Texts given to scan() must be valid UTF-8 (rules compile with HS_FLAG_UTF8
+// by default; Hyperscan's results on invalid UTF-8 are undefined).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -25,7 +27,7 @@ enum PatternFlag : unsigned {
   kCaseless = 1u << 0,  // default on
   kDotAll = 1u << 1,
   kMultiline = 1u << 2,
-  kUtf8 = 1u << 3,      // default on
+  kUtf8 = 1u << 3,  // default on
   kUcp = 1u << 4,
 };
 
@@ -52,15 +54,17 @@ struct Rule {
 // A problem found while loading/compiling, located for the user.
 struct RuleDiagnostic {
   std::string file;
-  int line = 0;
+  int line = 0;  // 1-based; 0 = the whole file / path
   std::string message;
-  std::string format() const;  // "FILE:LINE: message"
+  std::string format() const;  // "FILE:LINE: message" ("FILE: message" when line is 0)
 };
 
 class RuleSet;
 
 class RuleScanner final : public TextScanner {
  public:
+  // Clones the set's prototype scratch (throws std::bad_alloc if Hyperscan
+  // cannot). Use one scanner per thread; a null or empty set scans nothing.
   explicit RuleScanner(std::shared_ptr<const RuleSet> rules);
   ~RuleScanner() override;
   RuleScanner(const RuleScanner&) = delete;
@@ -80,7 +84,9 @@ class RuleScanner final : public TextScanner {
 class RuleSet {
  public:
   // Loads every *.yaml / *.yml file under each path (file or directory, sorted
-  // by name), validates, and compiles. On failure returns every diagnostic found.
+  // by name), validates, and compiles. On failure returns every diagnostic found
+  // (appended to *diagnostics when given; also joined, one per line, in the
+  // Error message). No paths = an empty rule set.
   static Result<std::shared_ptr<const RuleSet>> load(const std::vector<std::string>& paths,
                                                      std::vector<RuleDiagnostic>* diagnostics);
   // Same from in-memory YAML text (tests); `name` stands in for the file name.
@@ -95,7 +101,9 @@ class RuleSet {
   // Stable digest of the sorted rules (ids, patterns, flags): names a compiled-db cache entry.
   uint64_t digest() const { return digest_; }
 
-  // Runs every rule's embedded examples. Returns the failures (empty = all pass).
+  // Runs every rule's embedded examples, each fed as the rule's first listed
+  // field (any_message = user). Returns the failures (empty = all pass), e.g.
+  // "rules/x.yaml:40: rule ID: example expected to match but did not: \"...\"".
   std::vector<RuleDiagnostic> run_examples() const;
 
   RuleSet();  // use load()
@@ -103,12 +111,16 @@ class RuleSet {
  private:
   friend class RuleScanner;
   friend struct RuleSetBuilder;
+  // The scan shared by RuleScanner and run_examples; `scratch` is a clone owned by the caller.
+  void scan_with(void* scratch, std::string_view text, TextField field, RuleBits& hits,
+                 uint32_t& categories) const noexcept;
   std::vector<Rule> rules_;
   std::vector<std::string> categories_;
   std::vector<uint32_t> pattern_rule_;  // hyperscan id -> rule index
   void* db_ = nullptr;                  // hs_database_t*
   void* proto_scratch_ = nullptr;       // hs_scratch_t* to clone from
   uint64_t digest_ = 0;
+  uint32_t field_union_ = 0;  // OR of every rule's field_mask: other fields skip the scan
 };
 
 }  // namespace ds

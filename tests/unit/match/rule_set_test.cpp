@@ -1,0 +1,567 @@
+// RuleSet loading, diagnostics (exact FILE:LINE), compilation and scanning.
+#include "match/rule_set.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace ds;
+
+namespace {
+
+// One valid rule; `extra` lines are appended inside the rule (indented 4).
+std::string rule_yaml(const std::string& id, const std::string& pattern, const std::string& fields = "[user]",
+                      const std::string& category = "cat", const std::string& extra = "") {
+  return "  - id: " + id + "\n    description: test rule\n    category: " + category +
+         "\n    fields: " + fields + "\n    patterns: ['" + pattern + "']\n" + extra;
+}
+
+std::vector<std::string> formatted(const std::vector<RuleDiagnostic>& diags) {
+  std::vector<std::string> out;
+  out.reserve(diags.size());
+  for (const auto& d : diags) out.push_back(d.format());
+  return out;
+}
+
+bool has_diag(const std::vector<RuleDiagnostic>& diags, const std::string& text) {
+  const auto f = formatted(diags);
+  return std::find(f.begin(), f.end(), text) != f.end();
+}
+
+std::string dump(const std::vector<RuleDiagnostic>& diags) {
+  std::string s;
+  for (const auto& f : formatted(diags)) s += f + "\n";
+  return s;
+}
+
+std::shared_ptr<const RuleSet> load_ok(const std::string& yaml) {
+  std::vector<RuleDiagnostic> diags;
+  auto r = RuleSet::load_text(yaml, "t.yaml", &diags);
+  INFO(dump(diags));
+  REQUIRE(r.ok());
+  REQUIRE(diags.empty());
+  return r.value();
+}
+
+std::vector<RuleDiagnostic> load_fail(const std::string& yaml) {
+  std::vector<RuleDiagnostic> diags;
+  auto r = RuleSet::load_text(yaml, "t.yaml", &diags);
+  REQUIRE_FALSE(r.ok());
+  REQUIRE_FALSE(diags.empty());
+  return diags;
+}
+
+// A scratch directory removed at scope exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path = fs::temp_directory_path() /
+           ("ds_match_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    const fs::path p = path / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+
+struct ScanResult {
+  RuleBits hits;
+  uint32_t categories = 0;
+};
+
+ScanResult scan(RuleScanner& s, std::string_view text, TextField field) {
+  ScanResult r;
+  s.scan(text, field, r.hits, r.categories);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("diagnostic format", "[match][diag]") {
+  CHECK(RuleDiagnostic{"rules/x.yaml", 12, "boom"}.format() == "rules/x.yaml:12: boom");
+  CHECK(RuleDiagnostic{"rules/", 0, "no such file or directory"}.format() ==
+        "rules/: no such file or directory");
+}
+
+TEST_CASE("a valid rule loads with defaults", "[match]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "hello\\s+world"));
+  REQUIRE(set->rules().size() == 1);
+  const Rule& r = set->rules()[0];
+  CHECK(r.id == "r1");
+  CHECK(r.file == "t.yaml");
+  CHECK(r.line == 2);
+  CHECK(r.weight == 1.0);
+  CHECK(r.field_mask == field_bit(TextField::user));
+  REQUIRE(r.patterns.size() == 1);
+  CHECK(r.patterns[0].flags == (kCaseless | kUtf8));
+  CHECK(r.patterns[0].line == 6);
+  CHECK(set->categories() == std::vector<std::string>{"cat"});
+
+  RuleScanner scanner(set);
+  CHECK(scan(scanner, "say HELLO   World now", TextField::user).hits.test(0));
+  CHECK_FALSE(scan(scanner, "hello there", TextField::user).hits.test(0));
+}
+
+TEST_CASE("YAML syntax error is located", "[match][diag]") {
+  auto diags = load_fail("rules:\n  - id: a\n    description: [unclosed\n    category: c\n");
+  INFO(dump(diags));
+  REQUIRE(diags.size() == 1);
+  CHECK(diags[0].file == "t.yaml");
+  CHECK(diags[0].line == 4);
+  CHECK(diags[0].format() == "t.yaml:4: YAML syntax error: end of sequence flow not found");
+}
+
+TEST_CASE("unknown and missing keys are errors", "[match][diag]") {
+  const std::string yaml =
+      "rules:\n"              // 1
+      "  - id: a\n"           // 2
+      "    description: d\n"  // 3
+      "    category: c\n"     // 4
+      "    fields: [user]\n"  // 5
+      "    patern: ['x']\n";  // 6
+  auto diags = load_fail(yaml);
+  INFO(dump(diags));
+  CHECK(has_diag(
+      diags,
+      "t.yaml:6: rule a: unknown key 'patern' (did you mean 'patterns'?); allowed keys: id, description, "
+      "category, fields, flags, weight, patterns, examples"));
+  CHECK(has_diag(diags, "t.yaml:2: rule a: missing required key 'patterns'"));
+  CHECK(diags.size() == 2);
+}
+
+TEST_CASE("every problem in a file is reported, sorted by line", "[match][diag]") {
+  const std::string yaml =
+      "rules:\n"                        // 1
+      "  - id: a\n"                     // 2
+      "    description: d\n"            // 3
+      "    category: c\n"               // 4
+      "    fields: [user, usr]\n"       // 5
+      "    flags: [caseless, dotal]\n"  // 6
+      "    weight: -1\n"                // 7
+      "    patterns:\n"                 // 8
+      "      - fine\n"                  // 9
+      "      - '(a)\\1'\n"              // 10
+      "      - ''\n"                    // 11
+      "      - a: b\n"                  // 12
+      "    examples:\n"                 // 13
+      "      nomatch: [x]\n"            // 14
+      "  - id: b\n"                     // 15
+      "    description: d\n"            // 16
+      "    description: e\n"            // 17
+      "    category: Bad\n"             // 18
+      "    fields: user\n"              // 19
+      "    patterns: [x]\n"             // 20
+      "  - just a string\n"             // 21
+      "extra: 1\n";                     // 22
+  auto diags = load_fail(yaml);
+  // Long messages are split literals, not missing commas.
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma)
+  const std::vector<std::string> expected = {
+      "t.yaml:5: rule a: unknown field 'usr' (did you mean 'user'?); allowed: system, user, assistant, tool, "
+      "any_message, prompt, user_agent",
+      "t.yaml:6: rule a: unknown flag 'dotal' (did you mean 'dotall'?); allowed: caseless, dotall, "
+      "multiline, utf8, ucp",
+      "t.yaml:7: rule a: 'weight' must be a number > 0",
+      "t.yaml:10: pattern rejected by Hyperscan: Back-references are unsupported.",
+      "t.yaml:11: rule a: empty pattern",
+      "t.yaml:12: rule a: pattern must be a string, found a mapping (quote it: an unquoted ': ' or '#' "
+      "changes its "
+      "meaning in YAML)",
+      "t.yaml:14: rule a: unknown key 'nomatch' in 'examples' (did you mean 'no_match'?); allowed: match, "
+      "no_match",
+      "t.yaml:17: rule b: duplicate key 'description'",
+      "t.yaml:18: rule b: 'category' may contain only a-z, 0-9 and '_'",
+      "t.yaml:19: rule b: 'fields' must be a non-empty list, e.g. [user, system]; allowed: system, user, "
+      "assistant, "
+      "tool, any_message, prompt, user_agent",
+      "t.yaml:21: each entry of 'rules' must be a mapping (id, description, ...), found a single value",
+      "t.yaml:22: unknown top-level key 'extra'; a rule file holds only 'rules:'",
+  };
+  // NOLINTEND(bugprone-suspicious-missing-comma)
+  CHECK(formatted(diags) == expected);
+}
+
+TEST_CASE("Hyperscan rejections name the exact pattern line", "[match][diag]") {
+  const std::string yaml =
+      "rules:\n"              // 1
+      "  - id: a\n"           // 2
+      "    description: d\n"  // 3
+      "    category: c\n"     // 4
+      "    fields: [user]\n"  // 5
+      "    patterns:\n"       // 6
+      "      - 'good one'\n"  // 7
+      "      - '(a)\\1'\n"    // 8
+      "      - '\\b(?=x)'\n"  // 9
+      "      - 'a^b'\n"       // 10
+      "      - 'x*'\n";       // 11
+  auto diags = load_fail(yaml);
+  // Long messages are split literals, not missing commas.
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma)
+  const std::vector<std::string> expected = {
+      "t.yaml:8: pattern rejected by Hyperscan: Back-references are unsupported.",
+      "t.yaml:9: pattern rejected by Hyperscan: Zero-width assertions are not supported.",
+      "t.yaml:10: pattern rejected by Hyperscan: Embedded start anchors not supported.",
+      "t.yaml:11: pattern rejected by Hyperscan: Pattern matches empty buffer; use HS_FLAG_ALLOWEMPTY to "
+      "enable "
+      "support.",
+  };
+  // NOLINTEND(bugprone-suspicious-missing-comma)
+  CHECK(formatted(diags) == expected);
+}
+
+TEST_CASE("wrong types are reported", "[match][diag]") {
+  const std::string yaml =
+      "rules:\n"               // 1
+      "  - id: [a]\n"          // 2
+      "    description: ''\n"  // 3
+      "    category: c\n"      // 4
+      "    fields: []\n"       // 5
+      "    flags: caseless\n"  // 6
+      "    weight: heavy\n"    // 7
+      "    patterns: 'abc'\n"  // 8
+      "    examples: [x]\n";   // 9
+  auto diags = load_fail(yaml);
+  // Long messages are split literals, not missing commas.
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma)
+  const std::vector<std::string> expected = {
+      "t.yaml:2: rule #1: 'id' must be a non-empty string, found a list",
+      "t.yaml:3: rule #1: 'description' must be a non-empty string, found an empty string",
+      "t.yaml:5: rule #1: 'fields' must be a non-empty list, e.g. [user, system]; allowed: system, user, "
+      "assistant, tool, any_message, prompt, user_agent",
+      "t.yaml:6: rule #1: 'flags' must be a list, e.g. [caseless, utf8]; allowed: caseless, dotall, "
+      "multiline, utf8, ucp",
+      "t.yaml:7: rule #1: 'weight' must be a number > 0",
+      "t.yaml:8: rule #1: 'patterns' must be a non-empty list of Hyperscan expressions",
+      "t.yaml:9: rule #1: 'examples' must be a mapping with 'match:' and/or 'no_match:' lists",
+  };
+  // NOLINTEND(bugprone-suspicious-missing-comma)
+  CHECK(formatted(diags) == expected);
+}
+
+TEST_CASE("bad ids, ucp without utf8, empty and malformed files", "[match][diag]") {
+  auto d1 = load_fail("rules:\n" + rule_yaml("Bad Id", "x"));
+  CHECK(has_diag(d1, "t.yaml:2: rule Bad Id: 'id' may contain only a-z, 0-9, '_', '.' and '-'"));
+
+  auto d2 = load_fail("rules:\n" + rule_yaml("a", "x", "[user]", "c", "    flags: [caseless, ucp]\n"));
+  CHECK(formatted(d2) == std::vector<std::string>{"t.yaml:7: rule a: flag 'ucp' requires flag 'utf8'"});
+
+  CHECK(formatted(load_fail("")) ==
+        std::vector<std::string>{"t.yaml:1: empty rule file: expected a top-level 'rules:' list"});
+  CHECK(
+      formatted(load_fail("- a\n- b\n")) ==
+      std::vector<std::string>{"t.yaml:1: expected a mapping with a 'rules:' list at the top, found a list"});
+  CHECK(formatted(load_fail("rules:\n")) ==
+        std::vector<std::string>{"t.yaml:1: 'rules' must be a list of rules, found nothing"});
+}
+
+TEST_CASE("duplicate ids across two files name both places", "[match][diag]") {
+  TempDir dir;
+  const std::string a = dir.write("a.yaml", "rules:\n" + rule_yaml("same", "x") + rule_yaml("only_a", "y"));
+  const std::string b = dir.write("b.yml", "# second file\nrules:\n" + rule_yaml("same", "z"));
+  dir.write("notes.txt", "not a rule file");
+  dir.write(".hidden.yaml", "garbage: [");
+
+  std::vector<RuleDiagnostic> diags;
+  auto r = RuleSet::load({dir.path.string()}, &diags);
+  REQUIRE_FALSE(r.ok());
+  CHECK(formatted(diags) ==
+        std::vector<std::string>{b + ":3: duplicate rule id 'same' (first defined at " + a + ":2)"});
+  CHECK(r.error().message == diags[0].format());
+
+  // The same files given one by one.
+  diags.clear();
+  auto r2 = RuleSet::load({a, b}, &diags);
+  REQUIRE_FALSE(r2.ok());
+  CHECK(formatted(diags) ==
+        std::vector<std::string>{b + ":3: duplicate rule id 'same' (first defined at " + a + ":2)"});
+}
+
+TEST_CASE("directories load sorted, non-recursively", "[match]") {
+  TempDir dir;
+  dir.write("20_b.yaml", "rules:\n" + rule_yaml("zz_rule", "bbb", "[user]", "second"));
+  dir.write("10_a.yml", "rules:\n" + rule_yaml("mm_rule", "aaa", "[user]", "first"));
+  fs::create_directories(dir.path / "sub");
+  std::ofstream(dir.path / "sub" / "x.yaml") << "not: [valid";
+
+  std::vector<RuleDiagnostic> diags;
+  auto r = RuleSet::load({dir.path.string()}, &diags);
+  INFO(dump(diags));
+  REQUIRE(r.ok());
+  const auto& set = r.value();
+  REQUIRE(set->rules().size() == 2);
+  CHECK(set->rules()[0].id == "mm_rule");
+  CHECK(set->rules()[0].file == (dir.path / "10_a.yml").string());
+  CHECK(set->categories() == std::vector<std::string>{"first", "second"});
+}
+
+TEST_CASE("missing paths and empty directories are diagnostics", "[match][diag]") {
+  TempDir dir;
+  const std::string missing = (dir.path / "nope.yaml").string();
+  fs::create_directories(dir.path / "empty");
+  const std::string empty = (dir.path / "empty").string();
+  std::vector<RuleDiagnostic> diags;
+  auto r = RuleSet::load({missing, empty}, &diags);
+  REQUIRE_FALSE(r.ok());
+  CHECK(formatted(diags) == std::vector<std::string>{missing + ": no such file or directory",
+                                                     empty + ": no rule files (*.yaml, *.yml) in directory"});
+  // Without a diagnostics vector the Error message still carries everything.
+  auto r2 = RuleSet::load({missing, empty}, nullptr);
+  REQUIRE_FALSE(r2.ok());
+  CHECK(r2.error().message ==
+        missing + ": no such file or directory\n" + empty + ": no rule files (*.yaml, *.yml) in directory");
+}
+
+TEST_CASE("more than 256 rules is a diagnostic", "[match][diag]") {
+  std::string yaml = "rules:\n";
+  for (int i = 0; i < 257; ++i) yaml += rule_yaml("r" + std::to_string(1000 + i), "w" + std::to_string(i));
+  auto diags = load_fail(yaml);
+  // Each rule_yaml block is 5 lines; rule #257 starts at line 2 + 256 * 5.
+  CHECK(formatted(diags) ==
+        std::vector<std::string>{
+            "t.yaml:1282: too many rules: 257 loaded, at most 256 are supported (this is rule #257)"});
+
+  std::string ok = "rules:\n";
+  for (int i = 0; i < 256; ++i)
+    ok += rule_yaml("r" + std::to_string(1000 + i), "\\bw" + std::to_string(i) + "\\b");
+  auto set = load_ok(ok);
+  CHECK(set->rules().size() == 256);
+  RuleScanner scanner(set);
+  auto res = scan(scanner, "w255 w0", TextField::user);
+  CHECK(res.hits.count() == 2);
+  CHECK(res.hits.test(255));
+  CHECK(res.hits.test(0));
+}
+
+TEST_CASE("more than 32 categories is a diagnostic", "[match][diag]") {
+  std::string yaml = "rules:\n";
+  for (int i = 0; i < 33; ++i) {
+    yaml += rule_yaml("r" + std::to_string(10 + i), "w" + std::to_string(i), "[user]",
+                      "c" + std::to_string(10 + i));
+  }
+  auto diags = load_fail(yaml);
+  CHECK(formatted(diags) ==
+        std::vector<std::string>{
+            "t.yaml:162: too many categories: 'c42' would be category #33, at most 32 are supported"});
+}
+
+TEST_CASE("field masking", "[match]") {
+  auto set = load_ok(
+      "rules:\n" + rule_yaml("user_only", "secret") + rule_yaml("any_msg", "magic", "[any_message]") +
+      rule_yaml("ua", "curl/\\d", "[user_agent]") + rule_yaml("sys_prompt", "omega", "[system, prompt]"));
+  REQUIRE(set->rules().size() == 4);
+  // Sorted by id: any_msg, sys_prompt, ua, user_only.
+  CHECK(set->rules()[0].field_mask == kAnyMessageFields);
+  CHECK(set->rules()[1].field_mask == (field_bit(TextField::system) | field_bit(TextField::prompt)));
+  RuleScanner scanner(set);
+
+  CHECK(scan(scanner, "a secret", TextField::user).hits.test(3));
+  CHECK(scan(scanner, "a secret", TextField::system).hits.none());
+  CHECK(scan(scanner, "a secret", TextField::prompt).hits.none());
+
+  for (TextField f : {TextField::system, TextField::user, TextField::assistant, TextField::tool}) {
+    CHECK(scan(scanner, "magic!", f).hits.test(0));
+  }
+  CHECK(scan(scanner, "magic!", TextField::prompt).hits.none());
+  CHECK(scan(scanner, "magic!", TextField::user_agent).hits.none());
+
+  CHECK(scan(scanner, "curl/8.1", TextField::user_agent).hits.test(2));
+  CHECK(scan(scanner, "curl/8.1", TextField::user).hits.none());
+
+  CHECK(scan(scanner, "OMEGA", TextField::prompt).hits.test(1));
+  CHECK(scan(scanner, "OMEGA", TextField::system).hits.test(1));
+  CHECK(scan(scanner, "OMEGA", TextField::tool).hits.none());
+
+  // Hits accumulate across calls; scan never clears.
+  RuleBits hits;
+  uint32_t cats = 0;
+  scanner.scan("secret", TextField::user, hits, cats);
+  scanner.scan("magic", TextField::tool, hits, cats);
+  CHECK(hits.count() == 2);
+}
+
+TEST_CASE("category bits follow first appearance in id order", "[match]") {
+  auto set =
+      load_ok("rules:\n" + rule_yaml("b_rule", "beta", "[user]", "zeta") +
+              rule_yaml("c_rule", "gamma", "[user]", "eta") + rule_yaml("a_rule", "alpha", "[user]", "eta"));
+  CHECK(set->categories() == std::vector<std::string>{"eta", "zeta"});
+  CHECK(set->rules()[0].id == "a_rule");
+  CHECK(set->rules()[0].category_index == 0);
+  CHECK(set->rules()[1].category_index == 1);
+  CHECK(set->rules()[2].category_index == 0);
+
+  RuleScanner scanner(set);
+  CHECK(scan(scanner, "alpha", TextField::user).categories == 1u);
+  CHECK(scan(scanner, "beta", TextField::user).categories == 2u);
+  CHECK(scan(scanner, "gamma alpha beta", TextField::user).categories == 3u);
+  CHECK(scan(scanner, "nothing", TextField::user).categories == 0u);
+  CHECK(scan(scanner, "beta", TextField::system).categories == 0u);  // masked field: no category either
+}
+
+TEST_CASE("flags are honoured", "[match]") {
+  auto set = load_ok("rules:\n" + rule_yaml("exact_case", "Hello", "[user]", "c", "    flags: [utf8]\n") +
+                     rule_yaml("dot_all", "a.b", "[user]", "c", "    flags: [caseless, dotall]\n") +
+                     rule_yaml("multi", "^start", "[user]", "c", "    flags: [multiline]\n"));
+  RuleScanner scanner(set);
+  CHECK(scan(scanner, "Hello", TextField::user).hits.test(1));
+  CHECK_FALSE(scan(scanner, "hello", TextField::user).hits.test(1));
+  CHECK(scan(scanner, "A\nB", TextField::user).hits.test(0));
+  CHECK(scan(scanner, "x\nstart", TextField::user).hits.test(2));
+  CHECK_FALSE(scan(scanner, "x start", TextField::user).hits.test(2));
+}
+
+TEST_CASE("run_examples reports failures with the example's line", "[match]") {
+  const std::string yaml =
+      "rules:\n"                          // 1
+      "  - id: sys_rule\n"                // 2
+      "    description: d\n"              // 3
+      "    category: c\n"                 // 4
+      "    fields: [system, user]\n"      // 5
+      "    patterns: ['reveal\\s+it']\n"  // 6
+      "    examples:\n"                   // 7
+      "      match:\n"                    // 8
+      "        - \"please REVEAL it\"\n"  // 9
+      "        - \"show \\\"it\\\"\"\n"   // 10
+      "      no_match:\n"                 // 11
+      "        - \"reveal nothing\"\n"    // 12
+      "        - \"ok, reveal it\"\n";    // 13
+  auto set = load_ok(yaml);
+  const Rule& r = set->rules()[0];
+  REQUIRE(r.examples.size() == 4);
+  CHECK(r.examples[0].field == TextField::system);  // first listed field
+  CHECK(r.examples[0].line == 9);
+  CHECK(formatted(set->run_examples()) ==
+        std::vector<std::string>{
+            "t.yaml:10: rule sys_rule: example expected to match but did not: \"show \\\"it\\\"\"",
+            "t.yaml:13: rule sys_rule: example expected not to match but did: \"ok, reveal it\""});
+
+  // any_message examples are fed as user text; a user-only field mask would still see them.
+  auto set2 = load_ok("rules:\n" + rule_yaml("am", "zap", "[any_message, prompt]", "c",
+                                             "    examples:\n      match: [zap]\n      no_match: [zip]\n"));
+  CHECK(set2->rules()[0].examples[0].field == TextField::user);
+  CHECK(set2->run_examples().empty());
+}
+
+TEST_CASE("scanners work concurrently from two threads", "[match][thread]") {
+  std::string yaml = "rules:\n";
+  for (int i = 0; i < 40; ++i) {
+    yaml += rule_yaml("r" + std::to_string(10 + i), "tok" + std::to_string(10 + i) + "\\b", "[user, system]",
+                      "c" + std::to_string(i % 4));
+  }
+  auto set = load_ok(yaml);
+
+  std::vector<std::string> texts;
+  for (int i = 0; i < 64; ++i) {
+    std::string t = "prefix ";
+    for (int j = 0; j < 40; ++j) {
+      if ((i * 7 + j * 3) % 5 == 0) t += "tok" + std::to_string(10 + j) + " ";
+    }
+    texts.push_back(t + "suffix");
+  }
+  std::vector<ScanResult> expected;
+  {
+    RuleScanner single(set);
+    for (const auto& t : texts) expected.push_back(scan(single, t, TextField::user));
+  }
+
+  std::atomic<int> mismatches{0};
+  auto worker = [&](int seed) {
+    RuleScanner scanner(set);  // one scanner (scratch) per thread
+    for (int round = 0; round < 300; ++round) {
+      for (size_t k = 0; k < texts.size(); ++k) {
+        const size_t i = (k + static_cast<size_t>(seed) * 13 + static_cast<size_t>(round)) % texts.size();
+        const ScanResult r = scan(scanner, texts[i], TextField::user);
+        if (r.hits != expected[i].hits || r.categories != expected[i].categories) ++mismatches;
+      }
+    }
+  };
+  std::thread t1(worker, 1);
+  std::thread t2(worker, 2);
+  t1.join();
+  t2.join();
+  CHECK(mismatches.load() == 0);
+  CHECK(expected[0].hits.any());
+}
+
+TEST_CASE("scanner moves keep a working scratch", "[match]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r", "abc"));
+  RuleScanner a(set);
+  RuleScanner b(std::move(a));
+  CHECK(scan(b, "xabcx", TextField::user).hits.test(0));
+  RuleScanner c(set);
+  c = std::move(b);
+  CHECK(scan(c, "xabcx", TextField::user).hits.test(0));
+  CHECK(&c.rules() == set.get());
+}
+
+TEST_CASE("digest is stable and tracks ids, patterns and flags", "[match]") {
+  const std::string a = rule_yaml("one", "alpha\\d+");
+  const std::string b = rule_yaml("two", "beta");
+  const uint64_t d1 = load_ok("rules:\n" + a + b)->digest();
+  const uint64_t d2 = load_ok("rules:\n" + a + b)->digest();
+  CHECK(d1 == d2);
+  CHECK(load_ok("rules:\n" + b + a)->digest() == d1);  // file order does not matter: sorted by id
+  CHECK(d1 != 0);
+
+  CHECK(load_ok("rules:\n" + rule_yaml("one", "alpha\\d*x") + b)->digest() != d1);  // pattern changed
+  CHECK(load_ok("rules:\n" + a + rule_yaml("two", "beta", "[user]", "c", "    flags: [caseless]\n"))
+            ->digest() != d1);                                                  // flags changed
+  CHECK(load_ok("rules:\n" + a + rule_yaml("three", "beta"))->digest() != d1);  // id changed
+
+  // Loading from disk gives the same digest as from text.
+  TempDir dir;
+  const std::string f = dir.write("x.yaml", "rules:\n" + a + b);
+  auto r = RuleSet::load({f}, nullptr);
+  REQUIRE(r.ok());
+  CHECK(r.value()->digest() == d1);
+}
+
+TEST_CASE("empty rule set", "[match]") {
+  auto set = load_ok("rules: []\n");
+  CHECK(set->rules().empty());
+  CHECK(set->categories().empty());
+  CHECK(set->run_examples().empty());
+  RuleScanner scanner(set);
+  auto res = scan(scanner, "anything at all", TextField::user);
+  CHECK(res.hits.none());
+  CHECK(res.categories == 0u);
+
+  auto none = RuleSet::load({}, nullptr);
+  REQUIRE(none.ok());
+  CHECK(none.value()->rules().empty());
+  CHECK(none.value()->digest() == set->digest());
+  RuleScanner s2(none.value());
+  CHECK(scan(s2, "x", TextField::user).hits.none());
+
+  RuleSet bare;
+  CHECK(bare.digest() == set->digest());
+
+  RuleScanner null_scanner(nullptr);
+  CHECK(scan(null_scanner, "x", TextField::user).hits.none());
+}
+
+TEST_CASE("empty text and unused fields are no-ops", "[match]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r", "a"));
+  RuleScanner scanner(set);
+  RuleBits hits;
+  uint32_t cats = 0;
+  scanner.scan(std::string_view(), TextField::user, hits, cats);
+  scanner.scan("", TextField::user, hits, cats);
+  scanner.scan("a", TextField::tool, hits, cats);  // no rule looks at tool text
+  CHECK(hits.none());
+  CHECK(cats == 0u);
+}
