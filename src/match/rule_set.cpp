@@ -1,5 +1,7 @@
 #include "match/rule_set.hpp"
 
+#include "match/db_cache.hpp"
+
 #include <hs/hs.h>
 
 #include <algorithm>
@@ -188,6 +190,16 @@ struct RuleSetBuilder {
         where.push_back(&p);
       }
     }
+    const uint64_t digest = digest_of(rules);
+    if (hs_database_t* cached = match_detail::load_cached_db(digest)) {
+      ScratchGuard proto;
+      if (hs_alloc_scratch(cached, &proto.scratch) == HS_SUCCESS) {
+        set.db_ = cached;
+        set.proto_scratch_ = std::exchange(proto.scratch, nullptr);
+        return;
+      }
+      hs_free_database(cached);  // unusable: compile afresh
+    }
     DatabaseGuard db;
     CompileErrorGuard err;
     if (hs_compile_multi(expressions.data(), flags.data(), ids.data(),
@@ -215,6 +227,7 @@ struct RuleSetBuilder {
       diags.push_back({origin, 0, "cannot allocate Hyperscan scratch space for the rule set"});
       return;
     }
+    match_detail::store_cached_db(digest, db.db);
     set.db_ = db.release();
     set.proto_scratch_ = std::exchange(proto.scratch, nullptr);
   }
