@@ -20,7 +20,7 @@ echo '{"timestamp":"2026-11-01T00:00:00Z","account_id":"a"}' > "$work/one.jsonl"
 expect 0 'distillscan [0-9]' "$bin" --version
 expect 0 'scan' "$bin" --help
 expect 2 '' "$bin"
-expect 2 'nosuch' "$bin" nosuch
+expect 2 'subcommand' "$bin" nosuch
 expect 2 'threads' "$bin" scan -j 0 "$work/one.jsonl"
 
 # A broken rule file: FILE:LINE: message, exit 2 (check and scan).
