@@ -1,0 +1,154 @@
+// Text normalisation and fingerprints.
+#include "parse/text_fingerprint.hpp"
+
+#include <bit>
+#include <catch2/catch.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/hash.hpp"
+
+using namespace ds;
+
+namespace {
+std::string norm(std::initializer_list<std::string_view> parts) {
+  TextNormalizer n;
+  for (auto p : parts) n.add(p);
+  return std::string(n.text());
+}
+}  // namespace
+
+TEST_CASE("normalisation", "[parse][fingerprint]") {
+  CHECK(norm({""}) == "");
+  CHECK(norm({"   \t\n "}) == "");
+  CHECK(norm({"Hello World"}) == "hello world");
+  CHECK(norm({"  Hello \t\r\n  World  "}) == "hello world");
+  CHECK(norm({"Item 42, page 7 of 1000"}) == "item 0, page 0 of 0");
+  CHECK(norm({"abc123def4.5"}) == "abc0def0.0");
+  CHECK(norm({"\xC3\x89T\xC3\x89 CAF\xC3\x89"}) == "\xC3\x89t\xC3\x89 caf\xC3\x89");  // only ASCII is folded
+  CHECK(norm({"a\fb\vc"}) == "a b c");
+  CHECK(norm({"one", "two"}) == "one two");  // texts are joined by whitespace
+  CHECK(norm({"one ", " two"}) == "one two");
+  CHECK(norm({"", "x", ""}) == "x");
+  CHECK(norm({"12", "34"}) == "0 0");
+
+  TextNormalizer n;
+  n.add("First");
+  n.clear();
+  n.add("Second");
+  CHECK(n.text() == "second");
+}
+
+TEST_CASE("prompt fingerprints", "[parse][fingerprint]") {
+  CHECK(fingerprint_normalized("").whole == 0);
+  CHECK(fingerprint_normalized("").simhash == 0);
+  auto short_fp = fingerprint_normalized("short text");
+  CHECK(short_fp.prefix == hash_str("short text"));
+  CHECK(short_fp.suffix == hash_str("short text"));
+  CHECK(short_fp.whole == hash_str("short text"));
+  CHECK(short_fp.simhash == hash_str("short text"));  // fewer than 3 words: one shingle
+
+  std::string longer(200, 'a');
+  longer.replace(150, 1, " ");
+  auto fp = fingerprint_normalized(longer);
+  CHECK(fp.prefix == hash_str(longer.substr(0, 128)));
+  CHECK(fp.suffix == hash_str(longer.substr(72)));
+  CHECK(fp.whole == hash_str(longer));
+}
+
+TEST_CASE("simhash: near-duplicates are close, different texts are far", "[parse][fingerprint]") {
+  std::string base;
+  for (int i = 0; i < 200; ++i)
+    base += "word" + std::string(1, static_cast<char>('a' + i % 26)) + std::to_string(i % 13) + " ";
+  base.pop_back();
+  std::string edited = base;
+  edited.replace(edited.find("wordc2"), 6, "CHANGED");
+  std::string other;
+  for (int i = 0; i < 200; ++i) other += "token" + std::to_string(i * 7919 % 1000) + " ";
+  other.pop_back();
+  auto d = [](uint64_t a, uint64_t b) { return std::popcount(a ^ b); };
+  uint64_t a = simhash_normalized(base), b = simhash_normalized(edited), c = simhash_normalized(other);
+  CHECK(d(a, b) <= 8);
+  CHECK(d(a, c) >= 16);
+  // Only the first kSimHashMaxBytes bytes count.
+  std::string huge = base;
+  while (huge.size() < 2 * kSimHashMaxBytes) huge += " " + other;
+  CHECK(simhash_normalized(huge) == simhash_normalized(huge.substr(0, kSimHashMaxBytes)));
+  CHECK(simhash_normalized(huge) != simhash_normalized(huge.substr(0, kSimHashMaxBytes / 2)));
+}
+
+namespace {
+
+// The normalisation rule written the obvious way, to check the fast one against.
+std::string reference_normalize(const std::vector<std::string>& parts) {
+  std::string joined;
+  for (const auto& p : parts) joined += p + " ";
+  std::string out;
+  bool space = false, digits = false;
+  for (char ch : joined) {
+    auto c = static_cast<unsigned char>(ch);
+    bool is_space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    bool is_digit = c >= '0' && c <= '9';
+    if (is_space) {
+      space = !out.empty();
+      digits = false;
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    if (is_digit) {
+      if (!digits) out += '0';
+      digits = true;
+      continue;
+    }
+    digits = false;
+    out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("normalisation: the fast path matches the reference on random text", "[parse][fingerprint]") {
+  std::mt19937_64 rng(42);
+  const std::string alphabet =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ     \t\n\r\f\v0123456789.,;\"\\\xc3\xa9\x80\xff";
+  TextNormalizer n;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::vector<std::string> parts(1 + rng() % 3);
+    for (auto& p : parts) {
+      size_t len = rng() % 90;
+      bool prose = rng() % 2;  // long runs of plain words exercise the 16-byte path
+      for (size_t i = 0; i < len; ++i) {
+        if (prose) {
+          p += static_cast<char>(rng() % 6 == 0 ? ' ' : 'a' + rng() % 26);
+        } else {
+          p += alphabet[rng() % alphabet.size()];
+        }
+      }
+    }
+    n.clear();
+    for (const auto& p : parts) n.add(p);
+    INFO("iteration " << iter);
+    REQUIRE(std::string(n.text()) == reference_normalize(parts));
+  }
+}
+
+TEST_CASE("simhash never reads past its text", "[parse][fingerprint]") {
+  std::mt19937_64 rng(7);
+  for (int iter = 0; iter < 500; ++iter) {
+    std::string t;
+    size_t words = rng() % 40;
+    for (size_t i = 0; i < words; ++i) {
+      if (i) t += ' ';
+      t += std::string(1 + rng() % 20, static_cast<char>('a' + rng() % 26));
+    }
+    std::string longer = t + " and some more words after it";
+    INFO(t);
+    CHECK(simhash_normalized(std::string_view(longer).substr(0, t.size())) == simhash_normalized(t));
+    // Odd inputs (not normalised) are hashed without trouble too.
+    std::string odd = "  " + t + "   x  ";
+    (void)simhash_normalized(odd);
+  }
+}
