@@ -470,24 +470,67 @@ void LineParser::Impl::finish_message(Role role, bool has_tool_calls) {
 // ---------------------------------------------------------------------------
 // The finished event
 
+namespace {
+
+// Fingerprints look at the head and tail of a text, not all of it: a user
+// turn can carry hundreds of KiB of retrieved documents or tool output, and
+// normalising all of it cost more than parsing the line. Texts up to
+// 2 x kFingerprintEdgeBytes are normalised whole; longer ones as head + tail,
+// with the raw length mixed into the whole-text hash.
+constexpr size_t kFingerprintEdgeBytes = 8192;
+
+// Normalises the concatenation of `parts` (head and tail only when long).
+// Returns the raw byte total.
+size_t normalize_edges(TextNormalizer& norm, const std::string_view* parts, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += parts[i].size();
+  norm.clear();
+  if (total <= 2 * kFingerprintEdgeBytes) {
+    for (size_t i = 0; i < n; ++i) norm.add(parts[i]);
+    return total;
+  }
+  size_t head = kFingerprintEdgeBytes;
+  for (size_t i = 0; i < n && head > 0; ++i) {
+    std::string_view p = parts[i].substr(0, head);
+    norm.add(p);
+    head -= p.size();
+  }
+  norm.add(" ~ ");  // marks the elision; normalises to a fixed separator
+  size_t skip = total - kFingerprintEdgeBytes;  // raw bytes before the tail
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view p = parts[i];
+    if (skip >= p.size()) {
+      skip -= p.size();
+      continue;
+    }
+    norm.add(p.substr(skip));
+    skip = 0;
+  }
+  return total;
+}
+
+}  // namespace
+
 void LineParser::Impl::finish_event(uint32_t line_in_chunk, EventBatch& out) {
   ev.line_in_chunk = line_in_chunk;
   ev.time_ms = time_ms;
 
-  norm.clear();
-  for (std::string_view s : system_parts) norm.add(s);
+  size_t raw = normalize_edges(norm, system_parts.data(), system_parts.size());
   ev.system_hash = norm.text().empty() ? 0 : hash_str(norm.text());
+  if (ev.system_hash != 0 && raw > 2 * kFingerprintEdgeBytes) ev.system_hash = hash_combine(ev.system_hash, raw);
 
-  norm.clear();
+  raw = 0;
   if (have_user_message) {
-    for (std::string_view s : last_user_parts) norm.add(s);
+    raw = normalize_edges(norm, last_user_parts.data(), last_user_parts.size());
   } else if (have_prompt) {
-    norm.add(last_prompt);
+    raw = normalize_edges(norm, &last_prompt, 1);
+  } else {
+    norm.clear();
   }
   PromptFingerprint fp = fingerprint_normalized(norm.text());
   ev.prompt_prefix_hash = fp.prefix;
   ev.prompt_suffix_hash = fp.suffix;
-  ev.prompt_hash = fp.whole;
+  ev.prompt_hash = raw > 2 * kFingerprintEdgeBytes ? hash_combine(fp.whole, raw) : fp.whole;
   ev.prompt_simhash = fp.simhash;
 
   ev.account_hash = hash_str(account);
