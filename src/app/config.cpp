@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -46,7 +47,7 @@ void number(Ctx& c, const YAML::Node& n, const std::string& what, T& out, double
   if (!scalar(c, n, what, s)) return;
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != 0 || v < lo || v > hi) {
+  if (s.empty() || *end != 0 || !(v >= lo && v <= hi)) {  // written so that NaN fails too
     std::ostringstream m;
     m << what << " must be a number between " << lo << " and " << hi << ", got '" << s << "'";
     c.error(n, m.str());
@@ -59,19 +60,24 @@ void duration(Ctx& c, const YAML::Node& n, const std::string& what, int64_t& out
   std::string s;
   if (!scalar(c, n, what, s)) return;
   auto r = parse_duration_seconds(s);
-  if (!r || *r <= 0) {
-    c.error(n, what + ": " + (r ? std::string("must be positive") : r.error().message));
+  // At most 100 years, so that milliseconds and window arithmetic cannot overflow.
+  constexpr int64_t kMaxSeconds = int64_t{36500} * 86400;
+  if (!r || *r <= 0 || *r > kMaxSeconds) {
+    c.error(n, what + ": " +
+                   (!r ? r.error().message : *r <= 0 ? std::string("must be positive") : std::string("at most 36500d")));
     return;
   }
   out = *r;
 }
 
-void size(Ctx& c, const YAML::Node& n, const std::string& what, uint64_t& out) {
+void size(Ctx& c, const YAML::Node& n, const std::string& what, uint64_t& out, uint64_t max = UINT64_MAX,
+          const char* max_text = "") {
   std::string s;
   if (!scalar(c, n, what, s)) return;
   auto r = parse_size_bytes(s);
-  if (!r || *r == 0) {
-    c.error(n, what + ": " + (r ? std::string("must be positive") : r.error().message));
+  if (!r || *r == 0 || *r > max) {
+    c.error(n, what + ": " +
+                   (!r ? r.error().message : *r == 0 ? std::string("must be positive") : std::string(max_text)));
     return;
   }
   out = *r;
@@ -109,8 +115,9 @@ void load_fields(Ctx& c, const YAML::Node& n, Config& cfg) {
 void load_detector(Ctx& c, const YAML::Node& n, Config& cfg) {
   if (!n.IsMap()) return c.error(n, "detector must be a map");
   check_keys(c, n, "detector",
-             {"bucket", "window", "min_requests", "default_threshold", "categories", "alert_score", "critical_score",
-              "shards", "suppress"});
+             {"bucket", "window", "horizon", "min_requests", "default_threshold", "categories", "weights",
+              "alert_score", "critical_score", "shards", "suppress", "harvest", "logit_probe", "extraction",
+              "corroboration", "cluster"});
   auto& d = cfg.detector;
   int64_t window = d.window_seconds();
   if (n["bucket"]) duration(c, n["bucket"], "detector.bucket", d.bucket_seconds);
@@ -122,6 +129,7 @@ void load_detector(Ctx& c, const YAML::Node& n, Config& cfg) {
   } else {
     d.buckets = static_cast<uint32_t>(window / d.bucket_seconds);
   }
+  if (n["horizon"]) duration(c, n["horizon"], "detector.horizon", d.horizon_seconds);
   if (n["min_requests"]) number(c, n["min_requests"], "detector.min_requests", d.min_requests, 1, 1e9);
   if (n["default_threshold"]) number(c, n["default_threshold"], "detector.default_threshold", d.default_threshold, 0.0001, 1);
   if (n["alert_score"]) number(c, n["alert_score"], "detector.alert_score", d.alert_score, 0, 1);
@@ -144,6 +152,87 @@ void load_detector(Ctx& c, const YAML::Node& n, Config& cfg) {
       if (kv.second["weight"]) number(c, kv.second["weight"], where + ".weight", ct.weight, 0, 10);
       d.categories.push_back(ct);
     }
+  }
+  if (const auto& w = n["weights"]) {
+    if (!w.IsMap()) {
+      c.error(w, "detector.weights must map reason: weight");
+    } else {
+      for (const auto& kv : w) {
+        std::string key = kv.first.as<std::string>("");
+        double v = 1.0;
+        number(c, kv.second, "detector.weights." + key, v, 0, 10);
+        d.weights.emplace_back(key, v);
+      }
+    }
+  }
+  auto section = [&](const char* name, const std::set<std::string>& keys) -> YAML::Node {
+    YAML::Node s = n[name];
+    if (!s) return YAML::Node();
+    if (!s.IsMap()) {
+      c.error(s, std::string("detector.") + name + " must be a map");
+      return YAML::Node();
+    }
+    check_keys(c, s, std::string("detector.") + name, keys);
+    return s;
+  };
+  const std::string p = "detector.";
+  if (auto h = section("harvest", {"min_hits", "long_min_hits", "output_tokens", "mixed_share", "template_share",
+                                       "template_output_tokens", "output_input_ratio"})) {
+    if (h["min_hits"]) number(c, h["min_hits"], p + "harvest.min_hits", d.harvest.min_hits, 1, 1e9);
+    if (h["long_min_hits"]) number(c, h["long_min_hits"], p + "harvest.long_min_hits", d.harvest.long_min_hits, 1, 1e9);
+    if (h["output_tokens"]) number(c, h["output_tokens"], p + "harvest.output_tokens", d.harvest.output_tokens, 0, 1e9);
+    if (h["mixed_share"]) number(c, h["mixed_share"], p + "harvest.mixed_share", d.harvest.mixed_share, 0.0001, 1);
+    if (h["template_share"]) number(c, h["template_share"], p + "harvest.template_share", d.harvest.template_share, 0.0001, 1);
+    if (h["output_input_ratio"])
+      number(c, h["output_input_ratio"], p + "harvest.output_input_ratio", d.harvest.output_input_ratio, 0, 1e9);
+    if (h["template_output_tokens"])
+      number(c, h["template_output_tokens"], p + "harvest.template_output_tokens", d.harvest.template_output_tokens, 0, 1e9);
+  }
+  if (auto h = section("logit_probe", {"top_logprobs", "bias_entries", "max_tokens", "share", "repetition",
+                                       "min_requests", "min_signals"})) {
+    auto& l = d.logit_probe;
+    if (h["top_logprobs"]) number(c, h["top_logprobs"], p + "logit_probe.top_logprobs", l.top_logprobs, 1, 1e6);
+    if (h["bias_entries"]) number(c, h["bias_entries"], p + "logit_probe.bias_entries", l.bias_entries, 1, 1e9);
+    if (h["max_tokens"]) number(c, h["max_tokens"], p + "logit_probe.max_tokens", l.max_tokens, 0, 1e9);
+    if (h["share"]) number(c, h["share"], p + "logit_probe.share", l.share, 0.0001, 1);
+    if (h["repetition"]) number(c, h["repetition"], p + "logit_probe.repetition", l.repetition, 0, 1);
+    if (h["min_requests"]) number(c, h["min_requests"], p + "logit_probe.min_requests", l.min_requests, 1, 1e9);
+    if (h["min_signals"]) number(c, h["min_signals"], p + "logit_probe.min_signals", l.min_signals, 2, 4);
+  }
+  if (auto h = section("extraction", {"category", "min_hits"})) {
+    if (h["category"]) scalar(c, h["category"], p + "extraction.category", d.extraction.category);
+    if (h["min_hits"]) number(c, h["min_hits"], p + "extraction.min_hits", d.extraction.min_hits, 1, 1e9);
+  }
+  if (auto h = section("corroboration", {"n_share", "temperatures", "diversity", "flat_hours", "rate_per_hour",
+                                         "ips", "keys"})) {
+    auto& k = d.corroboration;
+    if (h["n_share"]) number(c, h["n_share"], p + "corroboration.n_share", k.n_share, 0, 1);
+    if (h["temperatures"]) number(c, h["temperatures"], p + "corroboration.temperatures", k.temperatures, 1, 16);
+    if (h["diversity"]) number(c, h["diversity"], p + "corroboration.diversity", k.diversity, 0, 1);
+    if (h["flat_hours"]) number(c, h["flat_hours"], p + "corroboration.flat_hours", k.flat_hours, 0, 1);
+    if (h["rate_per_hour"]) number(c, h["rate_per_hour"], p + "corroboration.rate_per_hour", k.rate_per_hour, 0, 1e9);
+    if (h["ips"]) number(c, h["ips"], p + "corroboration.ips", k.ips, 1, 1e6);
+    if (h["keys"]) number(c, h["keys"], p + "corroboration.keys", k.keys, 1, 1e6);
+  }
+  if (auto h = section("cluster", {"enabled", "min_accounts", "harvest_share", "output_tokens",
+                                   "long_output_tokens", "member_min_requests", "member_share", "interval", "idle", "max_fingerprints",
+                                   "max_names", "members_listed"})) {
+    auto& k = d.cluster;
+    if (h["enabled"]) boolean(c, h["enabled"], p + "cluster.enabled", k.enabled);
+    if (h["min_accounts"]) number(c, h["min_accounts"], p + "cluster.min_accounts", k.min_accounts, 2, 64);
+    if (h["harvest_share"]) number(c, h["harvest_share"], p + "cluster.harvest_share", k.harvest_share, 0, 1);
+    if (h["output_tokens"]) number(c, h["output_tokens"], p + "cluster.output_tokens", k.output_tokens, 0, 1e9);
+    if (h["long_output_tokens"])
+      number(c, h["long_output_tokens"], p + "cluster.long_output_tokens", k.long_output_tokens, 0, 1e9);
+    if (h["member_min_requests"])
+      number(c, h["member_min_requests"], p + "cluster.member_min_requests", k.member_min_requests, 1, 1e9);
+    if (h["member_share"]) number(c, h["member_share"], p + "cluster.member_share", k.member_share, 0, 1);
+    if (h["interval"]) duration(c, h["interval"], p + "cluster.interval", k.interval_seconds);
+    if (h["idle"]) duration(c, h["idle"], p + "cluster.idle", k.idle_seconds);
+    if (h["max_fingerprints"])
+      number(c, h["max_fingerprints"], p + "cluster.max_fingerprints", k.max_fingerprints, 1, 1e8);
+    if (h["max_names"]) number(c, h["max_names"], p + "cluster.max_names", k.max_names, 1, 1e8);
+    if (h["members_listed"]) number(c, h["members_listed"], p + "cluster.members_listed", k.members_listed, 0, 64);
   }
 }
 
@@ -170,7 +259,8 @@ Result<Config> load_node(const YAML::Node& root, Ctx& c) {
         if (l["max_line_bytes"]) size(c, l["max_line_bytes"], "limits.max_line_bytes", v);
         cfg.framer.max_line_bytes = v;
         v = cfg.framer.chunk_bytes;
-        if (l["chunk_bytes"]) size(c, l["chunk_bytes"], "limits.chunk_bytes", v);
+        if (l["chunk_bytes"])  // every pipeline slot allocates a chunk up front
+          size(c, l["chunk_bytes"], "limits.chunk_bytes", v, uint64_t{1} << 30, "at most 1GiB");
         cfg.framer.chunk_bytes = v;
         if (l["max_accounts"]) number(c, l["max_accounts"], "limits.max_accounts", cfg.detector.max_accounts, 1, 1e9);
         if (l["account_idle"]) duration(c, l["account_idle"], "limits.account_idle", cfg.detector.account_idle_seconds);
@@ -218,11 +308,14 @@ Result<uint64_t> parse_size_bytes(const std::string& text) {
   if (i == 0 || i > 15) return make_error("bad size '" + text + "' (use e.g. 4096, 64KiB, 8MiB, 1GiB)");
   uint64_t v = std::stoull(text.substr(0, i));
   std::string unit = text.substr(i);
-  if (unit.empty() || unit == "B") return v;
-  if (unit == "KiB" || unit == "K") return v << 10;
-  if (unit == "MiB" || unit == "M") return v << 20;
-  if (unit == "GiB" || unit == "G") return v << 30;
-  return make_error("bad size unit in '" + text + "' (use KiB, MiB or GiB)");
+  unsigned shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "KiB" || unit == "K") shift = 10;
+  else if (unit == "MiB" || unit == "M") shift = 20;
+  else if (unit == "GiB" || unit == "G") shift = 30;
+  else return make_error("bad size unit in '" + text + "' (use KiB, MiB or GiB)");
+  if (v > (UINT64_MAX >> shift)) return make_error("size '" + text + "' is too large");  // would wrap
+  return v << shift;
 }
 
 Result<Config> load_config_text(const std::string& yaml, const std::string& name) {

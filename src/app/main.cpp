@@ -17,8 +17,18 @@ int main(int argc, char** argv) {
   sc->add_option("-o,--alerts", scan.alerts, "Alert JSON lines; - = stdout");
   sc->add_option("--field", scan.fields, "Override one field mapping: NAME=/json/pointer (repeatable)");
   sc->add_option("--stats", scan.stats, "Write run statistics as JSON at exit");
+  sc->add_option("--report", scan.report, "Write one JSON line per tracked account (features, score) at exit");
   sc->add_flag("--summary,!--no-summary", scan.summary,
                "Print the ranked table of flagged accounts on stderr (default: when stderr is a terminal)");
+  // Metrics and alert delivery (src/metrics, src/sink/delivery.hpp).
+  sc->add_option("--metrics-listen", scan.metrics_listen,
+                 "Serve Prometheus /metrics on HOST:PORT (default: off; PORT alone = 127.0.0.1:PORT)");
+  sc->add_option("--alertmanager", scan.alertmanagers,
+                 "Send alerts to this Alertmanager (API v2), e.g. http://127.0.0.1:9093 (repeatable)");
+  sc->add_option("--webhook", scan.webhooks, "POST alerts as JSON arrays to this http:// URL (repeatable)");
+  sc->add_option("--delivery-timeout", scan.delivery_timeout,
+                 "At exit, wait at most this long for queued alerts to be delivered (default: 10s)");
+  sc->add_option("--runbook-url", scan.runbook_url, "runbook_url annotation of Alertmanager alerts");
   sc->add_option("inputs", scan.inputs, "Input files (default: stdin)");
 
   std::vector<std::string> check_paths, test_paths;

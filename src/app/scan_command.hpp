@@ -16,6 +16,11 @@ struct ScanArgs {
   std::string stats;
   std::string report;
   std::string metrics_listen;
+  // Alert delivery and metrics (src/sink/delivery.hpp, src/metrics).
+  std::vector<std::string> alertmanagers;
+  std::vector<std::string> webhooks;
+  std::string delivery_timeout = "10s";
+  std::string runbook_url;
   int summary = -1;  // -1 = when stderr is a terminal
   std::vector<std::string> inputs;
 };

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "match/rule_set.hpp"
+#include "metrics/metrics.hpp"
 
 namespace ds {
 namespace {
@@ -24,6 +25,9 @@ struct Slot {
   int state = kFree;
   uint64_t seq = 0;
   unsigned shards_pending = 0;
+  // metrics (src/metrics): when the chunk was read; each shard thread's account counts after it
+  std::chrono::steady_clock::time_point read_at{};
+  std::vector<BatchContext> shard_stats;
 };
 
 }  // namespace
@@ -32,6 +36,7 @@ struct ScanPipeline::Impl {
   PipelineOptions opt;
   unsigned shard_threads = 1;
   std::vector<std::unique_ptr<AccountDetector>> shards;
+  std::unique_ptr<ClusterStage> cluster;  // cross-account stage (collector thread only)
   std::vector<Slot> ring;
 
   std::mutex mu;
@@ -52,10 +57,12 @@ struct ScanPipeline::Impl {
     const auto& cats = opt.rules ? opt.rules->categories() : kNoCategories;
     for (uint32_t i = 0; i < opt.detector.shards; ++i)
       shards.push_back(std::make_unique<AccountDetector>(opt.detector, cats));
+    if (opt.detector.cluster.enabled) cluster = std::make_unique<ClusterStage>(opt.detector, cats);
     // Enough slots that every worker and shard thread can be busy while the
     // reader fills the next one; memory is bounded by this ring.
     ring = std::vector<Slot>(2 * (opt.threads + shard_threads) + 2);
     for (auto& s : ring) s.alerts.resize(shard_threads);
+    if (opt.metrics) for (auto& s : ring) s.shard_stats.resize(shard_threads);  // metrics
   }
 
   uint32_t shard_of(const Event& ev) const { return static_cast<uint32_t>((ev.account_hash >> 32) % shards.size()); }
@@ -79,6 +86,7 @@ struct ScanPipeline::Impl {
         }
         if (!framer.next(s.chunk)) break;
         s.chunk.seq = seq;
+        if (opt.metrics) s.read_at = std::chrono::steady_clock::now();  // metrics: batch latency
         progress.raw_bytes_done.store(raw_done + (*src)->raw_bytes_read(), std::memory_order_relaxed);
         {
           std::lock_guard lk(mu);
@@ -149,6 +157,7 @@ struct ScanPipeline::Impl {
         uint32_t sh = shard_of(ev);
         if (sh % shard_threads == t) shards[sh]->observe(ev, s.batch, next, out);
       }
+      if (opt.metrics) s.shard_stats[t] = shard_account_stats(t);  // metrics
       bool last;
       {
         std::lock_guard lk(mu);
@@ -157,6 +166,41 @@ struct ScanPipeline::Impl {
       }
       if (last) cv.notify_all();
     }
+  }
+
+  // --- metrics (src/metrics): once per batch, never per line ---
+  // Account counts of the shards that shard thread `t` owns (called by that thread).
+  BatchContext shard_account_stats(unsigned t) const {
+    BatchContext c;
+    for (uint32_t sh = t; sh < shards.size(); sh += shard_threads) {
+      const auto& tc = shards[sh]->table().counters();
+      c.accounts_tracked += shards[sh]->table().size();
+      c.accounts_created += tc.created;
+      c.accounts_evicted_idle += tc.evicted_idle;
+      c.accounts_evicted_lru += tc.evicted_lru;
+      c.watermark_ms = std::max(c.watermark_ms, shards[sh]->watermark_ms());
+    }
+    return c;
+  }
+  // Collector: the slot's batch is done; `stats` already includes it.
+  void update_metrics(const Slot& s, const RunStats& stats, uint64_t seq) {
+    BatchContext c;
+    c.rule_matches_total = stats.rule_matches;
+    for (const auto& t : s.shard_stats) {
+      c.accounts_tracked += t.accounts_tracked;
+      c.accounts_created += t.accounts_created;
+      c.accounts_evicted_idle += t.accounts_evicted_idle;
+      c.accounts_evicted_lru += t.accounts_evicted_lru;
+      c.watermark_ms = std::max(c.watermark_ms, t.watermark_ms);
+    }
+    c.latency_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.read_at).count();
+    c.ring_slots = static_cast<uint32_t>(ring.size());
+    {
+      std::lock_guard lk(mu);
+      c.input_errors = input_errors.size();
+      c.ring_in_flight = static_cast<uint32_t>(filled > seq ? filled - seq : 0);
+    }
+    opt.metrics->on_batch(s.batch, c);
   }
 };
 
@@ -208,11 +252,14 @@ RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& si
       for (auto& a : v) merged.push_back(std::move(a));
       v.clear();
     }
+    // Cross-account stage: every event of the batch in input order (detect/cluster_stage.hpp).
+    if (m.cluster) m.cluster->observe(s.batch, next, merged);
     std::sort(merged.begin(), merged.end(), [](const Alert& a, const Alert& b) {
       if (a.line_in_chunk != b.line_in_chunk) return a.line_in_chunk < b.line_in_chunk;
       return a.id < b.id;
     });
     for (const auto& a : merged) sink.write(a);
+    if (m.opt.metrics) for (const auto& a : merged) m.opt.metrics->on_alert(a);  // metrics
     stats.alerts += merged.size();
 
     const EventBatch& b = s.batch;
@@ -228,6 +275,7 @@ RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& si
           if (r < stats.rule_matches.size()) ++stats.rule_matches[r];
       }
     }
+    if (m.opt.metrics) m.update_metrics(s, stats, next);  // metrics
     m.progress.bytes.store(stats.bytes, std::memory_order_relaxed);
     m.progress.lines.store(stats.lines, std::memory_order_relaxed);
     {
@@ -238,6 +286,22 @@ RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& si
     ++next;
   }
   for (auto& t : threads) t.join();
+  if (m.cluster) {  // last cross-account evaluation, after every input line
+    merged.clear();
+    m.cluster->finish(m.total, merged);
+    for (const auto& a : merged) sink.write(a);
+    if (m.opt.metrics) for (const auto& a : merged) m.opt.metrics->on_alert(a);  // metrics
+    stats.alerts += merged.size();
+    const auto& cc = m.cluster->counters();
+    stats.cluster_fingerprints = m.cluster->fingerprints();
+    stats.cluster_fingerprints_created = cc.fingerprints_created;
+    stats.cluster_evicted_idle = cc.fingerprints_evicted_idle;
+    stats.cluster_evicted_lru = cc.fingerprints_evicted_lru;
+    stats.cluster_members_replaced = cc.members_replaced;
+    stats.cluster_names_evicted = cc.names_evicted;
+    stats.cluster_member_alerts = cc.member_alerts;
+    stats.cluster_memory_bytes = m.cluster->memory_bytes();
+  }
 
   for (const auto& sh : m.shards) {
     const auto& c = sh->table().counters();
@@ -258,8 +322,21 @@ std::vector<AccountSummary> ScanPipeline::account_summaries() const {
   std::vector<AccountSummary> out;
   for (const auto& sh : impl_->shards) {
     sh->table().for_each([&](const AccountState& a) {
-      out.push_back({a.id, a.max_score, a.alerts, a.lifetime_requests, a.window.requests});
+      out.push_back(sh->summary(a));
     });
+  }
+  if (impl_->cluster) {  // hydra members flagged by the cross-account stage
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.account < b.account; });
+    for (auto& f : impl_->cluster->flagged()) {
+      auto it = std::lower_bound(out.begin(), out.end(), f.account,
+                                 [](const AccountSummary& a, const std::string& id) { return a.account < id; });
+      if (it == out.end() || it->account != f.account) continue;  // evicted from the account table
+      it->cluster_member = true;
+      it->cluster = std::move(f.cluster);
+      it->max_score = std::max(it->max_score, f.score);
+      ++it->alerts;
+      it->reasons.insert(it->reasons.begin(), f.reasons.begin(), f.reasons.end());
+    }
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #include "core/parse_error.hpp"
 #include "core/result.hpp"
 #include "detect/account_detector.hpp"
+#include "detect/cluster_stage.hpp"
 #include "detect/detector_config.hpp"
 #include "parse/field_mapping.hpp"
 #include "parse/line_parser.hpp"
@@ -23,6 +24,7 @@
 namespace ds {
 
 class RuleSet;
+class Metrics;
 
 struct PipelineOptions {
   unsigned threads = 1;  // parse workers
@@ -31,6 +33,7 @@ struct PipelineOptions {
   FieldMapping mapping = FieldMapping::defaults();
   DetectorConfig detector;
   std::shared_ptr<const RuleSet> rules;  // may be null: no rules
+  Metrics* metrics = nullptr;  // optional (src/metrics): updated once per batch by the collector
 };
 
 struct RunStats {
@@ -45,6 +48,15 @@ struct RunStats {
   uint64_t accounts_evicted_lru = 0;
   uint64_t alerts = 0;
   uint64_t late_events = 0;
+  // Cross-account stage (detect/cluster_stage.hpp): bounded maps, counted.
+  uint64_t cluster_fingerprints = 0;          // tracked at the end
+  uint64_t cluster_fingerprints_created = 0;
+  uint64_t cluster_evicted_idle = 0;
+  uint64_t cluster_evicted_lru = 0;
+  uint64_t cluster_members_replaced = 0;
+  uint64_t cluster_names_evicted = 0;
+  uint64_t cluster_member_alerts = 0;
+  uint64_t cluster_memory_bytes = 0;
   std::vector<uint64_t> rule_matches;  // per rule index
   std::vector<std::string> input_errors;  // files that could not be read (fully)
   double seconds = 0;

@@ -1,6 +1,7 @@
 // AlertSink: where alerts go. Called from one thread (the pipeline's
 // collector) in deterministic input order. Implementations: JSON lines to a
-// file or stdout (here); Alertmanager and webhooks later.
+// file or stdout (here); Alertmanager, webhooks (HTTP delivery on a
+// background thread) and a fan-out to several sinks in sink/delivery.hpp.
 #pragma once
 #include <cstdio>
 #include <memory>

@@ -10,25 +10,66 @@ using namespace ds;
 
 namespace {
 
+// Categories as the bundled rule pack orders them in these tests.
+constexpr uint32_t kReasoning = 1u << 0;
+constexpr uint32_t kDataset = 1u << 1;
+constexpr uint32_t kExtraction = 1u << 2;
+
+struct Req {
+  uint32_t cats = 0;
+  int64_t completion = -1;
+  int64_t prompt = 50;
+  uint64_t prompt_hash = 0;  // 0: a fresh one per request
+  uint64_t suffix = 0;
+  int32_t n = -1;
+  float temperature = std::nanf("");
+  int8_t logprobs = -1;
+  int32_t top_logprobs = -1;
+  int32_t bias = -1;
+  int64_t max_tokens = -1;
+  uint64_t ip = 0;
+};
+
 struct Feed {
   EventBatch batch;
   std::vector<Alert> alerts;
   AccountDetector det;
   uint32_t line = 0;
+  uint64_t fresh = 1;
 
-  explicit Feed(DetectorConfig cfg) : det(cfg, {"reasoning_elicitation", "dataset_generation"}) {}
+  explicit Feed(DetectorConfig cfg)
+      : det(cfg, {"reasoning_elicitation", "dataset_generation", "system_prompt_extraction"}) {}
 
-  void add(const std::string& account, int64_t t_ms, uint32_t cats, const std::string& rid = "") {
+  void add(const std::string& account, int64_t t_ms, const Req& r, const std::string& rid = "") {
     batch.reset();
     Event ev;
     ev.time_ms = t_ms;
     ev.account = batch.store(account);
     ev.account_hash = hash_str(account);
     ev.request_id = batch.store(rid);
-    ev.category_bits = cats;
+    ev.category_bits = r.cats;
+    ev.completion_tokens = r.completion;
+    ev.prompt_tokens = r.prompt;
+    ev.prompt_hash = r.prompt_hash ? r.prompt_hash : hash_combine(0x77, fresh++);
+    ev.prompt_suffix_hash = r.suffix;
+    ev.n = r.n;
+    ev.temperature = r.temperature;
+    ev.logprobs = r.logprobs;
+    ev.top_logprobs = r.top_logprobs;
+    ev.logit_bias_count = r.bias;
+    ev.max_tokens = r.max_tokens;
+    ev.ip_hash = r.ip;
+    ev.user_turns = 1;
     ev.line_in_chunk = line++;
     batch.events.push_back(ev);
     det.observe(batch.events.back(), batch, 0, alerts);
+  }
+  void add(const std::string& account, int64_t t_ms, uint32_t cats, int64_t completion = 2500,
+           const std::string& rid = "") {
+    Req r;
+    r.cats = cats;
+    r.completion = completion;
+    add(account, t_ms, r, rid);
   }
 };
 
@@ -37,44 +78,149 @@ DetectorConfig small_config() {
   c.bucket_seconds = 60;
   c.buckets = 10;  // 10-minute window
   c.min_requests = 10;
+  c.harvest.min_hits = 10;
   c.default_threshold = 0.3;
   c.suppress_seconds = 3600;
   return c;
 }
 
+bool has_reason(const Alert& a, const std::string& name) {
+  for (const auto& r : a.reasons)
+    if (r.detector == name) return true;
+  return false;
+}
+
 }  // namespace
 
-TEST_CASE("no alert below min_requests even at 100% share", "[detect]") {
+TEST_CASE("harvest: rate, volume and long outputs together alert", "[detect]") {
   Feed f(small_config());
-  for (int i = 0; i < 9; ++i) f.add("a", i * 1000, 1);
+  for (int i = 0; i < 9; ++i) f.add("a", i * 1000, kReasoning);
   REQUIRE(f.alerts.empty());
-  f.add("a", 9000, 1, "req-9");
+  f.add("a", 9000, kReasoning, 2500, "req-9");
   REQUIRE(f.alerts.size() == 1);
   const Alert& a = f.alerts[0];
   REQUIRE(a.account == "a");
   REQUIRE(a.requests == 10);
-  REQUIRE(a.reasons.size() == 1);
+  REQUIRE(a.reasons.size() >= 3);
   REQUIRE(a.reasons[0].detector == "reasoning_elicitation_rate");
   REQUIRE(a.reasons[0].value == Approx(1.0));
   REQUIRE(a.reasons[0].threshold == Approx(0.3));
+  REQUIRE(has_reason(a, "harvest_requests"));
+  REQUIRE(has_reason(a, "harvest_output_tokens"));
   REQUIRE(a.sample_request_ids == std::vector<std::string>{"req-9"});
-  REQUIRE(a.critical);  // share 1.0 >= 2x threshold: full strength
+  REQUIRE(a.critical);
 }
 
-TEST_CASE("share below threshold does not alert; crossing it does", "[detect]") {
+TEST_CASE("harvest: one signal alone never alerts", "[detect]") {
+  SECTION("100% rule hits with short outputs (an eval harness)") {
+    Feed f(small_config());
+    for (int i = 0; i < 200; ++i) f.add("e", i * 1000, kReasoning, 400);
+    REQUIRE(f.alerts.empty());
+  }
+  SECTION("long outputs without rule hits, few requests") {
+    Feed f(small_config());
+    for (int i = 0; i < 50; ++i) f.add("l", i * 1000, 0u, 3000);
+    REQUIRE(f.alerts.empty());
+  }
+  SECTION("rule hits without usage and without any corroborating signal") {
+    Feed f(small_config());
+    Req r;
+    r.cats = kReasoning;
+    r.prompt_hash = 42;  // the same prompt over and over: no diversity
+    for (int i = 0; i < 50; ++i) f.add("u", i * 60000, r);  // 1/min: no request-rate signal either
+    REQUIRE(f.alerts.empty());
+  }
+}
+
+TEST_CASE("harvest: without usage, a corroborating signal stands in for output length", "[detect]") {
   Feed f(small_config());
-  for (int i = 0; i < 50; ++i) f.add("b", i * 1000, i % 5 == 0 ? 2u : 0u);  // 20% dataset_generation
+  Req r;
+  r.cats = kReasoning;  // fresh prompts: diversity 1.0
+  for (int i = 0; i < 20; ++i) f.add("d", i * 1000, r);
+  REQUIRE(f.alerts.size() == 1);
+  REQUIRE(has_reason(f.alerts[0], "prompt_diversity"));
+  REQUIRE_FALSE(has_reason(f.alerts[0], "harvest_output_tokens"));
+}
+
+TEST_CASE("harvest: a share below the threshold does not alert; crossing it does", "[detect]") {
+  Feed f(small_config());
+  for (int i = 0; i < 50; ++i) f.add("b", i * 1000, i % 5 == 0 ? kDataset : 0u);  // 20% dataset_generation
   REQUIRE(f.alerts.empty());
-  for (int i = 50; i < 70; ++i) f.add("b", i * 1000, 2u);  // now (10+20)/70 = 43%
+  for (int i = 50; i < 70; ++i) f.add("b", i * 1000, kDataset);
   REQUIRE(f.alerts.size() == 1);
   REQUIRE(f.alerts[0].reasons[0].detector == "dataset_generation_rate");
-  REQUIRE_FALSE(f.alerts[0].critical);  // 0.43 / 0.6 = 0.71 < 0.8
+}
+
+TEST_CASE("harvest: reseller mixes are caught over the long horizon", "[detect]") {
+  DetectorConfig c = small_config();
+  c.harvest.long_min_hits = 60;
+  Feed f(c);
+  // 6% harvesting with long outputs, the rest ordinary chat; 1,200 requests over 20 hours.
+  for (int i = 0; i < 1200; ++i) f.add("m", int64_t(i) * 60000, (i % 16 == 0) ? kReasoning : 0u, (i % 16 == 0) ? 2500 : 300);
+  REQUIRE(f.alerts.size() >= 1);
+  REQUIRE(f.alerts[0].reasons[0].detector == "harvest_share");
+}
+
+TEST_CASE("templated long-output traffic without rule hits needs shape, output and cadence", "[detect]") {
+  DetectorConfig c = small_config();
+  c.harvest.long_min_hits = 50;
+  Feed f(c);
+  Req r;
+  r.completion = 1800;
+  r.suffix = 0xABCDEF;  // one fixed instruction after every question
+  // 3 requests a minute for 14 hours: flat around the clock.
+  for (int i = 0; i < 14 * 180; ++i) f.add("t", int64_t(i) * 20000, r);
+  REQUIRE_FALSE(f.alerts.empty());
+  REQUIRE(has_reason(f.alerts[0], "template_share"));
+  REQUIRE(has_reason(f.alerts[0], "output_tokens"));
+}
+
+TEST_CASE("logit probe: logprobs, large biases, tiny outputs and repeated prompts", "[detect]") {
+  Feed f(small_config());
+  Req r;
+  r.logprobs = 1;
+  r.top_logprobs = 20;
+  r.bias = 200;
+  r.max_tokens = 1;
+  r.completion = 1;
+  for (int i = 0; i < 100; ++i) {
+    r.prompt_hash = 1000 + i % 3;
+    f.add("p", i * 1000, r);
+  }
+  REQUIRE(f.alerts.size() == 1);
+  REQUIRE(has_reason(f.alerts[0], "logit_bias_share"));
+  REQUIRE(has_reason(f.alerts[0], "prompt_repetition"));
+
+  SECTION("a classifier with a small fixed bias and fresh documents is not a probe") {
+    Feed g(small_config());
+    Req b;
+    b.logprobs = 1;
+    b.top_logprobs = 2;
+    b.bias = 3;
+    b.max_tokens = 1;
+    b.completion = 1;
+    for (int i = 0; i < 500; ++i) g.add("c", i * 1000, b);
+    REQUIRE(g.alerts.empty());
+  }
+}
+
+TEST_CASE("system-prompt extraction: rate, count and several IPs", "[detect]") {
+  Feed f(small_config());
+  Req r;
+  r.cats = kExtraction;
+  r.prompt_hash = 5;  // the same attempt: no diversity; several IPs corroborate
+  for (int i = 0; i < 12; ++i) {
+    r.ip = 100 + i % 4;
+    f.add("x", i * 60000, r);
+  }
+  REQUIRE(f.alerts.size() == 1);
+  REQUIRE(f.alerts[0].reasons[0].detector == "system_prompt_extraction_rate");
+  REQUIRE(has_reason(f.alerts[0], "distinct_ips"));
 }
 
 TEST_CASE("repeats are suppressed for the interval, then alert again with a new id", "[detect]") {
   Feed f(small_config());
-  for (int i = 0; i < 200; ++i) f.add("c", int64_t(i) * 30000, 1);  // 100 minutes, 2/min
-  // First alert at the 10th request; suppressed for an hour; one more after.
+  for (int i = 0; i < 200; ++i) f.add("c", int64_t(i) * 30000, kReasoning);  // 100 minutes, 2/min
   REQUIRE(f.alerts.size() == 2);
   REQUIRE(f.alerts[1].time_ms - f.alerts[0].time_ms >= 3600 * 1000);
   REQUIRE(f.alerts[0].id != f.alerts[1].id);
@@ -83,9 +229,9 @@ TEST_CASE("repeats are suppressed for the interval, then alert again with a new 
 TEST_CASE("alert ids are stable across replays and differ by account", "[detect]") {
   Feed f1(small_config()), f2(small_config());
   for (int i = 0; i < 20; ++i) {
-    f1.add("x", i * 1000, 1);
-    f2.add("x", i * 1000, 1);
-    f2.add("y", i * 1000, 1);
+    f1.add("x", i * 1000, kReasoning);
+    f2.add("x", i * 1000, kReasoning);
+    f2.add("y", i * 1000, kReasoning);
   }
   REQUIRE(f1.alerts.size() == 1);
   REQUIRE(f2.alerts.size() == 2);
@@ -95,22 +241,21 @@ TEST_CASE("alert ids are stable across replays and differ by account", "[detect]
 }
 
 TEST_CASE("old hits leave the event-time window", "[detect]") {
-  Feed f(small_config());
-  for (int i = 0; i < 5; ++i) f.add("d", i * 1000, 1);  // 5 hits at t=0..4s
-  // 20 minutes later: 10 clean requests. The early hits are outside the 10-minute window.
-  for (int i = 0; i < 10; ++i) f.add("d", 20 * 60 * 1000 + i * 1000, 0);
+  DetectorConfig c = small_config();
+  c.harvest.long_min_hits = 1000;  // only the short window can fire here
+  Feed f(c);
+  for (int i = 0; i < 5; ++i) f.add("d", i * 1000, kReasoning);
+  for (int i = 0; i < 10; ++i) f.add("d", 20 * 60 * 1000 + i * 1000, 0u, 300);
   REQUIRE(f.alerts.empty());
-  // Hits now within the window count again.
-  for (int i = 0; i < 10; ++i) f.add("d", 21 * 60 * 1000 + i * 1000, 1);
+  for (int i = 0; i < 10; ++i) f.add("d", 21 * 60 * 1000 + i * 1000, kReasoning);
   REQUIRE(f.alerts.size() == 1);
-  REQUIRE(f.alerts[0].requests == 15);  // 10 clean + 5 hits: 5/15 >= 0.3 first
+  REQUIRE(f.alerts[0].reasons[0].value == Approx(0.5));  // window: 10 hits of 20, the old 5 have left
 }
 
 TEST_CASE("events older than the window are counted late, not added", "[detect]") {
   Feed f(small_config());
-  f.add("e", 60 * 60 * 1000, 0);
-  for (int i = 0; i < 30; ++i) f.add("e", 0, 1);  // an hour late
-  REQUIRE(f.alerts.empty());
+  f.add("e", 60 * 60 * 1000, 0u);
+  for (int i = 0; i < 30; ++i) f.add("e", 0, kReasoning);  // an hour late
   uint64_t late = 0;
   f.det.table().for_each([&](const AccountState& a) { late += a.late_events; });
   REQUIRE(late == 30);
@@ -118,8 +263,33 @@ TEST_CASE("events older than the window are counted late, not added", "[detect]"
 
 TEST_CASE("slightly out-of-order events inside the window still count", "[detect]") {
   Feed f(small_config());
-  f.add("g", 5 * 60 * 1000, 1);
-  for (int i = 0; i < 9; ++i) f.add("g", 4 * 60 * 1000, 1);  // one bucket back
+  f.add("g", 5 * 60 * 1000, kReasoning);
+  for (int i = 0; i < 9; ++i) f.add("g", 4 * 60 * 1000, kReasoning);  // one bucket back
   REQUIRE(f.alerts.size() == 1);
   REQUIRE(f.alerts[0].requests == 10);
+}
+
+TEST_CASE("summary exposes features and the current reasons", "[detect]") {
+  Feed f(small_config());
+  for (int i = 0; i < 30; ++i) f.add("s", i * 1000, kReasoning, 3000);
+  bool seen = false;
+  f.det.table().for_each([&](const AccountState& a) {
+    AccountSummary s = f.det.summary(a);
+    REQUIRE(s.account == "s");
+    REQUIRE(s.features.window_requests == 30);
+    REQUIRE(s.features.output_per_hit == Approx(3000));
+    REQUIRE(s.features.hit_share == Approx(1.0));
+    REQUIRE(s.score > 0.5);
+    REQUIRE_FALSE(s.reasons.empty());
+    seen = true;
+  });
+  REQUIRE(seen);
+}
+
+TEST_CASE("AccountState stays trivially copyable apart from its id", "[detect]") {
+  // Every member but `id` is plain data (a checkpoint serialises it byte for byte).
+  STATIC_REQUIRE(std::is_trivially_copyable_v<WindowCounts>);
+  STATIC_REQUIRE(std::is_trivially_copyable_v<WindowBucket>);
+  STATIC_REQUIRE(std::is_trivially_copyable_v<Hll<6>>);
+  STATIC_REQUIRE(sizeof(AccountState) < 1200);
 }

@@ -14,11 +14,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string record(int i, const std::string& account, const std::string& text) {
+std::string record(int i, const std::string& account, const std::string& text, int completion_tokens = -1) {
   char ts[64];
   std::snprintf(ts, sizeof ts, "2026-11-01T%02d:%02d:%02d.%03dZ", (i / 3600) % 24, (i / 60) % 60, i % 60, i % 1000);
+  std::string usage =
+      completion_tokens >= 0 ? ",\"usage\":{\"completion_tokens\":" + std::to_string(completion_tokens) + "}" : "";
   return std::string("{\"timestamp\":\"") + ts + "\",\"request_id\":\"r" + std::to_string(i) + "\",\"account_id\":\"" +
-         account + "\",\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}}";
+         account + "\",\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}" + usage + "}";
 }
 
 struct TempFile {
@@ -51,7 +53,8 @@ std::string corpus() {
     std::string acct = "acct-" + std::to_string(i % 37);
     bool harvest = (i % 37) < 5;  // five harvesting accounts
     s += record(i, acct, harvest ? "Please show your full reasoning about topic " + std::to_string(i)
-                                 : "What is a good recipe for soup number " + std::to_string(i));
+                                 : "What is a good recipe for soup number " + std::to_string(i),
+                  harvest ? 2500 : 300);  // harvesting asks for long outputs (the detector needs both signals)
     s += (i % 11 == 0) ? "\r\n" : "\n";
     if (i % 500 == 7) s += "this is not json\n";
     if (i % 700 == 3) s += "\n";

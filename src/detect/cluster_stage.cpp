@@ -1,0 +1,348 @@
+#include "detect/cluster_stage.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/hash.hpp"
+
+namespace ds {
+namespace {
+
+constexpr uint32_t kNil = 0xFFFFFFFFu;
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+double strength_ge(double v, double thr) { return thr > 0 ? std::min(1.0, 0.5 + 0.5 * (v - thr) / thr) : 1.0; }
+
+std::string hex16(uint64_t h) {
+  static const char* hex = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 0; i < 16; ++i) s[static_cast<size_t>(i)] = hex[(h >> (60 - 4 * i)) & 0xF];
+  return s;
+}
+
+}  // namespace
+
+const char* ClusterStage::kind_name(uint32_t k) {
+  switch (k) {
+    case kSystem: return "system_prompt";
+    case kSuffix: return "prompt_skeleton";
+    case kUserAgent: return "user_agent";
+    case kIp: return "client_ip";
+    default: return "fingerprint";
+  }
+}
+
+ClusterStage::ClusterStage(const DetectorConfig& cfg, const std::vector<std::string>& categories)
+    : cfg_(cfg),
+      index_(std::max<uint64_t>(1, cfg.cluster.max_fingerprints)),
+      name_index_(std::max<uint64_t>(1, cfg.cluster.max_names)) {
+  for (size_t i = 0; i < categories.size() && i < kTrackedCategories; ++i)
+    if (categories[i] != cfg.extraction.category) harvest_mask_ |= 1u << i;
+  if (cfg_.cluster.interval_seconds < 1) cfg_.cluster.interval_seconds = 1;
+}
+
+void ClusterStage::unlink(uint32_t s) {
+  Entry& e = entries_[s];
+  if (e.lru_prev != kNil) entries_[e.lru_prev].lru_next = e.lru_next; else head_ = e.lru_next;
+  if (e.lru_next != kNil) entries_[e.lru_next].lru_prev = e.lru_prev; else tail_ = e.lru_prev;
+  e.lru_prev = e.lru_next = kNil;
+}
+
+void ClusterStage::push_front(uint32_t s) {
+  Entry& e = entries_[s];
+  e.lru_prev = kNil;
+  e.lru_next = head_;
+  if (head_ != kNil) entries_[head_].lru_prev = s;
+  head_ = s;
+  if (tail_ == kNil) tail_ = s;
+}
+
+void ClusterStage::evict(uint32_t s) {
+  unlink(s);
+  index_.erase(entries_[s].key);
+  entries_[s].key = 0;
+  free_.push_back(s);
+}
+
+uint32_t ClusterStage::create(uint64_t key, uint32_t kind, int64_t now) {
+  const int64_t idle_ms = cfg_.cluster.idle_seconds * 1000;
+  while (tail_ != kNil && entries_[tail_].last_hit_ms < now - idle_ms) {
+    evict(tail_);
+    ++counters_.fingerprints_evicted_idle;
+  }
+  if (index_.size() >= std::max<uint64_t>(1, cfg_.cluster.max_fingerprints)) {
+    evict(tail_);
+    ++counters_.fingerprints_evicted_lru;
+  }
+  uint32_t s;
+  if (!free_.empty()) {
+    s = free_.back();
+    free_.pop_back();
+  } else {
+    s = static_cast<uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  Entry& e = entries_[s];
+  e = Entry{};
+  e.key = key;
+  e.kind = kind;
+  e.last_hit_ms = now;
+  index_.insert(key, s);
+  push_front(s);
+  ++counters_.fingerprints_created;
+  return s;
+}
+
+uint32_t ClusterStage::name_slot(uint64_t hash, std::string_view id) {
+  uint32_t s = name_index_.find(hash);
+  if (s != FlatIndex::kNone) return s;
+  const uint64_t cap = std::max<uint64_t>(1, cfg_.cluster.max_names);
+  if (names_.size() < cap) {
+    s = static_cast<uint32_t>(names_.size());
+    names_.emplace_back();
+  } else {
+    s = static_cast<uint32_t>(name_next_++ % cap);  // FIFO: the oldest name goes
+    name_index_.erase(names_[s].hash);
+    ++counters_.names_evicted;
+  }
+  Name& n = names_[s];
+  std::string keep = std::move(n.id);
+  n = Name{};
+  n.id = std::move(keep);
+  n.id.assign(id.data(), id.size());
+  n.hash = hash;
+  name_index_.insert(hash, s);
+  return s;
+}
+
+void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
+  // Harvesting for the cluster stage: a harvesting rule hit, or a long
+  // completion (per choice) on a request without tool turns.
+  const bool long_out = ev.completion_tokens >= 0 && ev.tool_turns == 0 &&
+                        static_cast<double>(ev.completion_tokens) / std::max(1, ev.n) >= cfg_.cluster.long_output_tokens;
+  const bool hit = (ev.category_bits & harvest_mask_) != 0 || long_out;
+  const uint64_t fps[kKinds] = {ev.system_hash, ev.prompt_suffix_hash, ev.user_agent_hash, ev.ip_hash};
+  uint32_t name = kNil;
+  if (hit) {
+    name = name_slot(ev.account_hash, b.view(ev.account));
+    Name& n = names_[name];
+    std::string_view rid = b.view(ev.request_id);
+    if (!rid.empty()) {
+      size_t len = std::min<size_t>(rid.size(), 64);
+      std::copy_n(rid.data(), len, n.samples[n.sample_next].data());
+      n.sample_len[n.sample_next] = static_cast<uint8_t>(len);
+      n.sample_next ^= 1;
+    }
+  }
+  const bool usage = ev.completion_tokens >= 0;
+  const uint64_t out = usage ? static_cast<uint64_t>(ev.completion_tokens) / static_cast<uint64_t>(std::max(1, ev.n)) : 0;
+  for (uint32_t k = 0; k < kKinds; ++k) {
+    if (fps[k] == 0) continue;
+    const uint64_t key = hash_combine(fps[k], 0x5157A6E0ull + k);
+    uint32_t s = index_.find(key);
+    if (s == FlatIndex::kNone) {
+      if (!hit) continue;
+      s = create(key, k, ev.time_ms);
+    }
+    Entry& e = entries_[s];
+    ++e.requests;
+    e.accounts.add(ev.account_hash);
+    if (hit) {
+      ++e.hits;
+      e.last_hit_ms = std::max(e.last_hit_ms, ev.time_ms);
+      if (usage) e.out_tokens += out, ++e.out_n;
+      if (head_ != s) {
+        unlink(s);
+        push_front(s);
+      }
+    }
+    Member* m = nullptr;
+    for (uint32_t i = 0; i < e.nmembers; ++i) {
+      if (e.members[i].account == ev.account_hash) {
+        m = &e.members[i];
+        break;
+      }
+    }
+    if (!m) {
+      if (!hit) continue;
+      if (e.nmembers < kMaxMembers) {
+        m = &e.members[e.nmembers++];
+      } else {
+        // SpaceSaving-style: replace the member with the fewest hits.
+        uint32_t lo = 0;
+        for (uint32_t i = 1; i < kMaxMembers; ++i)
+          if (e.members[i].hits < e.members[lo].hits) lo = i;
+        m = &e.members[lo];
+        ++counters_.members_replaced;
+      }
+      *m = Member{};
+      m->account = ev.account_hash;
+    }
+    ++m->requests;
+    if (hit) {
+      ++m->hits;
+      m->name = name;
+      if (usage) m->out_tokens += out, ++m->out_n;
+    }
+  }
+}
+
+void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vector<Alert>& out) {
+  ++counters_.evaluations;
+  const auto& C = cfg_.cluster;
+  struct Restore {  // prev_eval_ms_ = now once this evaluation is done
+    int64_t& ref;
+    int64_t now;
+    ~Restore() { ref = now; }
+  } restore{prev_eval_ms_, now};
+  cand_.clear();
+  // Entries in slot order (deterministic: slots are assigned in input order).
+  for (uint32_t s = 0; s < entries_.size(); ++s) {
+    const Entry& e = entries_[s];
+    if (e.key == 0 || e.nmembers < C.min_accounts) continue;
+    if (e.last_hit_ms <= prev_eval_ms_) continue;  // nothing new since the last evaluation
+    if (ratio(e.hits, e.requests) < C.harvest_share) continue;
+    if (e.out_n * 2 >= e.hits && ratio(static_cast<double>(e.out_tokens), e.out_n) < C.output_tokens) continue;
+    uint32_t active = 0;
+    for (uint32_t i = 0; i < e.nmembers; ++i) active += e.members[i].requests >= C.member_min_requests;
+    if (active < C.min_accounts) continue;
+    ++counters_.clusters_flagged;
+    for (uint32_t i = 0; i < e.nmembers; ++i) {
+      const Member& m = e.members[i];
+      if (m.requests < C.member_min_requests || ratio(m.hits, m.requests) < C.member_share) continue;
+      if (m.out_n * 2 >= m.hits && ratio(static_cast<double>(m.out_tokens), m.out_n) < C.output_tokens) continue;
+      if (m.name < names_.size() && names_[m.name].hash == m.account && names_[m.name].last_alert_ms != INT64_MIN &&
+          now - names_[m.name].last_alert_ms < cfg_.suppress_seconds * 1000)
+        continue;  // suppressed: skip early
+      cand_.push_back({m.account, s, i, active});
+    }
+  }
+  if (cand_.empty()) return;
+  // One alert per account: its largest cluster (ties: lowest fingerprint key).
+  std::sort(cand_.begin(), cand_.end(), [&](const Candidate& a, const Candidate& b) {
+    if (a.account != b.account) return a.account < b.account;
+    if (a.size != b.size) return a.size > b.size;
+    return entries_[a.entry].key < entries_[b.entry].key;
+  });
+  const int64_t suppress_ms = cfg_.suppress_seconds * 1000;
+  for (size_t i = 0; i < cand_.size(); ++i) {
+    if (i > 0 && cand_[i].account == cand_[i - 1].account) continue;
+    const Candidate& c = cand_[i];
+    const Entry& e = entries_[c.entry];
+    const Member& m = e.members[c.member];
+    uint32_t ns = m.name;
+    if (ns == kNil || ns >= names_.size() || names_[ns].hash != m.account) continue;  // name evicted
+    Name& n = names_[ns];
+    if (n.last_alert_ms != INT64_MIN && now - n.last_alert_ms < suppress_ms) continue;
+
+    Alert a;
+    a.seq = seq;
+    a.line_in_chunk = line;
+    a.time_ms = now;
+    a.account = n.id;
+    double keep = 1.0;
+    auto add = [&](std::string name, double v, double thr, double s) {
+      keep *= 1.0 - std::min(0.95, s * cfg_.weight(name));
+      a.reasons.push_back({std::move(name), v, thr});
+    };
+    add(std::string("cluster_shared_") + kind_name(e.kind), c.size, C.min_accounts, strength_ge(c.size, C.min_accounts));
+    const double share = ratio(e.hits, e.requests);
+    add("cluster_harvest_share", share, C.harvest_share, strength_ge(share, C.harvest_share));
+    if (e.out_n) {
+      const double o = ratio(static_cast<double>(e.out_tokens), e.out_n);
+      add("cluster_output_tokens", o, C.output_tokens, strength_ge(o, C.output_tokens));
+    }
+    const double ms = ratio(m.hits, m.requests);
+    add("member_harvest_share", ms, C.member_share, strength_ge(ms, C.member_share));
+    a.score = 1.0 - keep;
+    if (a.score < cfg_.alert_score) continue;
+    a.critical = a.score >= cfg_.critical_score;
+    a.has_cluster = true;
+    a.cluster.id = hex16(e.key);
+    a.cluster.size = c.size;
+    std::vector<std::string> members;
+    for (uint32_t j = 0; j < e.nmembers; ++j) {
+      const Member& o = e.members[j];
+      if (o.requests < C.member_min_requests || o.name == kNil || o.name >= names_.size() ||
+          names_[o.name].hash != o.account)
+        continue;
+      members.push_back(names_[o.name].id);
+    }
+    std::sort(members.begin(), members.end());
+    if (members.size() > C.members_listed) members.resize(C.members_listed);
+    a.cluster.members = std::move(members);
+    a.requests = m.requests;
+    for (uint8_t k = 0; k < 2; ++k) {
+      uint8_t idx = static_cast<uint8_t>((n.sample_next + k) & 1);
+      if (n.sample_len[idx]) a.sample_request_ids.emplace_back(n.samples[idx].data(), n.sample_len[idx]);
+    }
+    uint64_t h = hash_str(n.id);
+    h = hash_combine(h, 0xC1u);  // detector set: cluster
+    h = hash_combine(h, e.key);
+    h = hash_combine(h, static_cast<uint64_t>(floor_div(now, cfg_.window_seconds() * 1000)));
+    a.id = hex16(h);
+    if (!n.flagged) n.first_alert_ms = now;
+    n.flagged = true;
+    n.score = std::max(n.score, a.score);
+    n.cluster_key = e.key;
+    n.last_alert_ms = now;
+    ++counters_.member_alerts;
+    out.push_back(std::move(a));
+  }
+}
+
+void ClusterStage::observe(const EventBatch& b, uint64_t seq, std::vector<Alert>& out) {
+  if (!cfg_.cluster.enabled) return;
+  const int64_t interval = cfg_.cluster.interval_seconds * 1000;
+  for (const Event& ev : b.events) {
+    touch_event(ev, b);
+    if (ev.time_ms > watermark_) {
+      watermark_ = ev.time_ms;
+      const int64_t boundary = floor_div(watermark_, interval);
+      if (last_eval_ == INT64_MIN) {
+        last_eval_ = boundary;
+      } else if (boundary > last_eval_) {
+        last_eval_ = boundary;
+        evaluate(watermark_, seq, ev.line_in_chunk, out);
+      }
+    }
+  }
+}
+
+void ClusterStage::finish(uint64_t seq, std::vector<Alert>& out) {
+  if (!cfg_.cluster.enabled || watermark_ == INT64_MIN) return;
+  evaluate(watermark_, seq, 0, out);
+}
+
+uint64_t ClusterStage::memory_bytes() const {
+  uint64_t ids = 0;
+  for (const auto& n : names_) ids += n.id.capacity();
+  return index_.memory_bytes() + name_index_.memory_bytes() + entries_.capacity() * sizeof(Entry) +
+         names_.capacity() * sizeof(Name) + ids + free_.capacity() * sizeof(uint32_t);
+}
+
+std::vector<ClusterFlag> ClusterStage::flagged() const {
+  std::vector<ClusterFlag> out;
+  for (const auto& n : names_) {
+    if (!n.flagged) continue;
+    ClusterFlag f;
+    f.account = n.id;
+    f.score = n.score;
+    f.first_alert_ms = n.first_alert_ms;
+    f.cluster.id = hex16(n.cluster_key);
+    uint32_t s = index_.find(n.cluster_key);
+    if (s != FlatIndex::kNone) {
+      const Entry& e = entries_[s];
+      f.reasons.push_back({std::string("cluster_shared_") + kind_name(e.kind), static_cast<double>(e.nmembers),
+                           static_cast<double>(cfg_.cluster.min_accounts)});
+      f.reasons.push_back({"cluster_harvest_share", ratio(e.hits, e.requests), cfg_.cluster.harvest_share});
+      f.cluster.size = e.nmembers;
+    }
+    out.push_back(std::move(f));
+  }
+  std::sort(out.begin(), out.end(), [](const ClusterFlag& a, const ClusterFlag& b) { return a.account < b.account; });
+  return out;
+}
+
+}  // namespace ds

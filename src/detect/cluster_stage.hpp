@@ -1,0 +1,136 @@
+// ClusterStage: the cross-account (hydra) detector. Runs in the collector
+// thread over every event in input order, so its state and alerts do not
+// depend on thread timing or chunk sizes; it evaluates when the watermark
+// (max event time seen in input order) crosses a multiple of
+// cluster.interval, i.e. at one specific input line whatever the chunking.
+//
+// State: fingerprints of shared attributes -- system prompt, prompt suffix
+// (the fixed tail of a skeleton), user agent, client IP -- each with its
+// request/hit counters and up to kMaxMembers member accounts (those that
+// sent a harvesting request carrying it). A fingerprint is only created by a
+// harvesting request, so ordinary traffic only costs lookups. Bounded:
+// cluster.max_fingerprints entries (idle ones evicted first, then the least
+// recently hit; both counted), members replaced SpaceSaving-style when full
+// (counted), and a member-name table of cluster.max_names (FIFO, counted).
+//
+// A fingerprint is a hydra cluster when >= min_accounts members each sent
+// >= member_min_requests requests on it, >= harvest_share of its requests
+// hit a harvesting rule, and its hit requests have long outputs. Each member
+// whose own share and outputs also qualify gets its own alert.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/event.hpp"
+#include "detect/account_state.hpp"
+#include "detect/alert.hpp"
+#include "detect/detector_config.hpp"
+#include "detect/flat_index.hpp"
+#include "detect/sketch.hpp"
+
+namespace ds {
+
+struct ClusterCounters {
+  uint64_t fingerprints_created = 0;
+  uint64_t fingerprints_evicted_idle = 0;
+  uint64_t fingerprints_evicted_lru = 0;
+  uint64_t members_replaced = 0;
+  uint64_t names_evicted = 0;
+  uint64_t evaluations = 0;
+  uint64_t clusters_flagged = 0;  // (fingerprint, evaluation) pairs that qualified
+  uint64_t member_alerts = 0;
+};
+
+// One flagged member, for the ranked report.
+struct ClusterFlag {
+  std::string account;
+  double score = 0;
+  AlertCluster cluster;
+  std::vector<AlertReason> reasons;
+  int64_t first_alert_ms = 0;
+};
+
+class ClusterStage {
+ public:
+  static constexpr uint32_t kMaxMembers = 64;
+  enum FpKind : uint32_t { kSystem = 0, kSuffix = 1, kUserAgent = 2, kIp = 3, kKinds = 4 };
+
+  ClusterStage(const DetectorConfig& cfg, const std::vector<std::string>& categories);
+
+  // All events of one batch, in input order; alerts carry (seq, line).
+  void observe(const EventBatch& b, uint64_t seq, std::vector<Alert>& out);
+  // End of input: one last evaluation, positioned after every input line.
+  void finish(uint64_t seq, std::vector<Alert>& out);
+
+  const ClusterCounters& counters() const { return counters_; }
+  uint64_t fingerprints() const { return index_.size(); }
+  uint64_t memory_bytes() const;
+  std::vector<ClusterFlag> flagged() const;
+
+  static const char* kind_name(uint32_t k);
+
+ private:
+  struct Member {
+    uint64_t account = 0;
+    uint32_t requests = 0, hits = 0;
+    uint32_t out_n = 0;
+    uint32_t name = 0xFFFFFFFFu;  // slot in names_ (validated by hash)
+    uint64_t out_tokens = 0;
+  };
+  struct Entry {
+    uint64_t key = 0;
+    uint32_t kind = 0;
+    uint32_t nmembers = 0;
+    int64_t last_hit_ms = 0;
+    uint64_t requests = 0, hits = 0, out_tokens = 0, out_n = 0;
+    uint32_t lru_prev = 0xFFFFFFFFu, lru_next = 0xFFFFFFFFu;
+    Hll<6> accounts;  // distinct accounts seen on the fingerprint since creation
+    std::array<Member, kMaxMembers> members;
+  };
+  struct Name {
+    uint64_t hash = 0;
+    std::string id;
+    int64_t last_alert_ms = INT64_MIN;
+    std::array<std::array<char, 64>, 2> samples{};
+    std::array<uint8_t, 2> sample_len{};
+    uint8_t sample_next = 0;
+    // Report.
+    bool flagged = false;
+    double score = 0;
+    int64_t first_alert_ms = 0;
+    uint64_t cluster_key = 0;
+  };
+  struct Candidate {
+    uint64_t account;
+    uint32_t entry;
+    uint32_t member;
+    uint32_t size;
+  };
+
+  void touch_event(const Event& ev, const EventBatch& b);
+  uint32_t create(uint64_t key, uint32_t kind, int64_t now);
+  void unlink(uint32_t s);
+  void push_front(uint32_t s);
+  void evict(uint32_t s);
+  uint32_t name_slot(uint64_t hash, std::string_view id);
+  void evaluate(int64_t now, uint64_t seq, uint32_t line, std::vector<Alert>& out);
+
+  DetectorConfig cfg_;
+  uint32_t harvest_mask_ = 0;
+  FlatIndex index_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_;
+  uint32_t head_ = 0xFFFFFFFFu, tail_ = 0xFFFFFFFFu;
+  FlatIndex name_index_;
+  std::vector<Name> names_;
+  uint64_t name_next_ = 0;  // FIFO replacement cursor once full
+  int64_t watermark_ = INT64_MIN;
+  int64_t last_eval_ = INT64_MIN;     // boundary index of the last evaluation
+  int64_t prev_eval_ms_ = INT64_MIN;  // watermark at the last evaluation
+  std::vector<Candidate> cand_;  // scratch, reused
+  ClusterCounters counters_;
+};
+
+}  // namespace ds

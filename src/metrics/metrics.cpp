@@ -1,0 +1,421 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+#include "distillscan/version.hpp"
+#include "metrics/catalogue.hpp"
+
+namespace ds {
+
+namespace {
+
+enum class Kind { counter, gauge, histogram, gauge_scrape, counter_scrape };
+
+struct MetricDef {
+  Kind kind;
+  const char* name;
+  const char* help;
+  std::vector<std::string> labels;
+};
+
+enum class Id : size_t {
+#define DS_X(id, type, name, help, ...) id,
+  DS_METRIC_CATALOGUE(DS_X)
+#undef DS_X
+      kCount
+};
+
+const std::vector<MetricDef>& catalogue() {
+  static const std::vector<MetricDef> defs = {
+#define DS_X(id, type, name, help, ...) {Kind::type, name, help, {__VA_ARGS__}},
+      DS_METRIC_CATALOGUE(DS_X)
+#undef DS_X
+  };
+  return defs;
+}
+
+const MetricDef& def(Id id) { return catalogue()[static_cast<size_t>(id)]; }
+
+double system_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+template <class T>
+prometheus::Family<T>& build(prometheus::Registry& r, Id id) {
+  const auto& d = def(id);
+  if constexpr (std::is_same_v<T, prometheus::Counter>)
+    return prometheus::BuildCounter().Name(d.name).Help(d.help).Register(r);
+  else if constexpr (std::is_same_v<T, prometheus::Gauge>)
+    return prometheus::BuildGauge().Name(d.name).Help(d.help).Register(r);
+  else
+    return prometheus::BuildHistogram().Name(d.name).Help(d.help).Register(r);
+}
+
+struct FlaggedAccount {
+  double score = 0;         // highest alert score while active
+  double last_alert = 0;    // wall seconds
+};
+
+struct Probe {
+  std::string sink, target;
+  std::function<DeliveryStats()> fn;
+};
+
+}  // namespace
+
+std::vector<std::string> metric_catalogue_names() {
+  std::vector<std::string> out;
+  for (const auto& d : catalogue()) out.emplace_back(d.name);
+  return out;
+}
+
+Result<std::string> metrics_listen_spec(const std::string& addr) {
+  std::string host, port;
+  if (!addr.empty() && addr.front() == '[') {
+    size_t close = addr.find(']');
+    if (close == std::string::npos || close + 1 >= addr.size() || addr[close + 1] != ':')
+      return make_error("--metrics-listen '" + addr + "': expected [IPV6]:PORT");
+    host = addr.substr(0, close + 1);
+    port = addr.substr(close + 2);
+  } else {
+    size_t colon = addr.rfind(':');
+    if (colon == std::string::npos) {
+      port = addr;
+    } else {
+      host = addr.substr(0, colon);
+      port = addr.substr(colon + 1);
+    }
+    if (host.find(':') != std::string::npos)
+      return make_error("--metrics-listen '" + addr + "': put an IPv6 address in brackets: [::1]:9464");
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    return make_error("--metrics-listen '" + addr + "': expected HOST:PORT (e.g. 127.0.0.1:9464)");
+  if (host.empty()) host = "127.0.0.1";  // loopback unless an address is given explicitly
+  if (host == "localhost") host = "127.0.0.1";
+  return host + ":" + port;
+}
+
+// ---------------------------------------------------------------------------
+
+struct Metrics::Impl : prometheus::Collectable {
+  MetricsOptions opt;
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string listen_host;
+
+  // Registry-backed series (collector thread writes; atomic inside).
+  prometheus::Counter* lines = nullptr;
+  prometheus::Counter* records = nullptr;
+  prometheus::Counter* bytes = nullptr;
+  prometheus::Counter* field_type_errors = nullptr;
+  prometheus::Counter* input_errors = nullptr;
+  prometheus::Counter* batches = nullptr;
+  prometheus::Counter* accounts_created = nullptr;
+  prometheus::Counter* evicted_idle = nullptr;
+  prometheus::Counter* evicted_lru = nullptr;
+  prometheus::Counter* reload_ok = nullptr;
+  prometheus::Counter* reload_failed = nullptr;
+  prometheus::Gauge* accounts_tracked = nullptr;
+  prometheus::Gauge* rules_loaded = nullptr;
+  prometheus::Gauge* newest_event = nullptr;
+  prometheus::Gauge* ring_in_flight = nullptr;
+  prometheus::Gauge* ring_slots = nullptr;
+  prometheus::Histogram* batch_latency = nullptr;
+  std::array<prometheus::Counter*, kErrorReasonCount> parse_errors{};
+  std::vector<prometheus::Counter*> rule_matches;
+  prometheus::Family<prometheus::Counter>* alerts_family = nullptr;
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> alerts;  // (detector, severity)
+
+  // Collector-side bookkeeping (collector thread only).
+  std::vector<uint64_t> rule_seen;
+  uint64_t created_seen = 0, idle_seen = 0, lru_seen = 0, input_errors_seen = 0;
+
+  // Scrape-time state.
+  mutable std::mutex mu;
+  int64_t watermark_ms = INT64_MIN;
+  mutable std::unordered_map<std::string, FlaggedAccount> flagged;
+  std::vector<Probe> probes;
+
+  explicit Impl(MetricsOptions o) : opt(std::move(o)) {
+    if (!opt.wall_clock) opt.wall_clock = system_seconds;
+    auto& r = *registry;
+    lines = &build<prometheus::Counter>(r, Id::lines).Add({});
+    records = &build<prometheus::Counter>(r, Id::records).Add({});
+    bytes = &build<prometheus::Counter>(r, Id::bytes).Add({});
+    auto& pe = build<prometheus::Counter>(r, Id::parse_errors);
+    for (size_t i = 0; i < kErrorReasonCount; ++i)
+      parse_errors[i] = &pe.Add({{"reason", std::string(reason_name(static_cast<ErrorReason>(i)))}});
+    field_type_errors = &build<prometheus::Counter>(r, Id::field_type_errors).Add({});
+    input_errors = &build<prometheus::Counter>(r, Id::input_errors).Add({});
+    auto& rm = build<prometheus::Counter>(r, Id::rule_matches);
+    for (const auto& id : opt.rule_ids) rule_matches.push_back(&rm.Add({{"rule", id}}));
+    rule_seen.assign(rule_matches.size(), 0);
+    rules_loaded = &build<prometheus::Gauge>(r, Id::rules_loaded).Add({});
+    rules_loaded->Set(static_cast<double>(opt.rule_ids.size()));
+    auto& rl = build<prometheus::Counter>(r, Id::rule_reloads);
+    reload_ok = &rl.Add({{"result", "success"}});
+    reload_failed = &rl.Add({{"result", "failure"}});
+    alerts_family = &build<prometheus::Counter>(r, Id::alerts);
+    for (const auto& d : opt.detectors)
+      for (const char* sev : {"warning", "critical"}) alert_counter(d, sev);
+    accounts_tracked = &build<prometheus::Gauge>(r, Id::accounts_tracked).Add({});
+    accounts_created = &build<prometheus::Counter>(r, Id::accounts_created).Add({});
+    auto& ev = build<prometheus::Counter>(r, Id::accounts_evicted);
+    evicted_idle = &ev.Add({{"reason", "idle"}});
+    evicted_lru = &ev.Add({{"reason", "lru"}});
+    newest_event = &build<prometheus::Gauge>(r, Id::newest_event_time).Add({});
+    batches = &build<prometheus::Counter>(r, Id::batches).Add({});
+    batch_latency = &build<prometheus::Histogram>(r, Id::batch_latency)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                          0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+    ring_in_flight = &build<prometheus::Gauge>(r, Id::ring_in_flight).Add({});
+    ring_slots = &build<prometheus::Gauge>(r, Id::ring_slots).Add({});
+    build<prometheus::Gauge>(r, Id::start_time).Add({}).Set(opt.wall_clock());
+    build<prometheus::Gauge>(r, Id::build_info).Add({{"version", kVersion}}).Set(1);
+  }
+
+  prometheus::Counter* alert_counter(const std::string& detector, const std::string& severity) {
+    auto key = std::make_pair(detector, severity);
+    auto it = alerts.find(key);
+    if (it != alerts.end()) return it->second;
+    auto* c = &alerts_family->Add({{"detector", detector}, {"severity", severity}});
+    alerts.emplace(key, c);
+    return c;
+  }
+
+  // Drops flagged accounts whose last alert is older than flagged_for. mu held.
+  void expire_locked(double now) const {
+    double ttl = std::chrono::duration<double>(opt.flagged_for).count();
+    for (auto it = flagged.begin(); it != flagged.end();) {
+      if (now - it->second.last_alert >= ttl)
+        it = flagged.erase(it);
+      else
+        ++it;
+    }
+  }
+
+  static prometheus::ClientMetric::Label label(const std::string& k, const std::string& v) { return {k, v}; }
+
+  static prometheus::MetricFamily family(Id id) {
+    prometheus::MetricFamily f;
+    f.name = def(id).name;
+    f.help = def(id).help;
+    f.type = def(id).kind == Kind::counter_scrape ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+    return f;
+  }
+
+  // Scrape-time metrics (Collectable, called on the exposer's threads).
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out;
+    double now = opt.wall_clock();
+    std::lock_guard lk(mu);
+    expire_locked(now);
+
+    auto flagged_f = family(Id::accounts_flagged);
+    flagged_f.metric.emplace_back().gauge.value = static_cast<double>(flagged.size());
+    out.push_back(std::move(flagged_f));
+
+    auto risk = family(Id::account_risk_score);
+    if (opt.top_k > 0 && !flagged.empty()) {
+      std::vector<std::pair<const std::string*, double>> v;
+      v.reserve(flagged.size());
+      for (const auto& [acct, fa] : flagged) v.emplace_back(&acct, fa.score);
+      size_t k = std::min<size_t>(opt.top_k, v.size());
+      auto by_risk = [](const auto& a, const auto& b) {
+        if (a.second != b.second) return a.second > b.second;
+        return *a.first < *b.first;
+      };
+      std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end(), by_risk);
+      for (size_t i = 0; i < k; ++i) {
+        auto& m = risk.metric.emplace_back();
+        m.label.push_back(label("account", *v[i].first));
+        m.gauge.value = v[i].second;
+      }
+    }
+    out.push_back(std::move(risk));
+
+    if (watermark_ms != INT64_MIN) {
+      auto lag = family(Id::event_lag);
+      lag.metric.emplace_back().gauge.value = std::max(0.0, now - static_cast<double>(watermark_ms) / 1000.0);
+      out.push_back(std::move(lag));
+    }
+
+    if (!probes.empty()) {
+      std::vector<DeliveryStats> st;
+      for (const auto& p : probes) st.push_back(p.fn());
+      auto emit = [&](Id id, auto value) {
+        auto f = family(id);
+        for (size_t i = 0; i < probes.size(); ++i) {
+          auto& m = f.metric.emplace_back();
+          m.label = {label("sink", probes[i].sink), label("target", probes[i].target)};
+          double v = static_cast<double>(value(st[i]));
+          if (f.type == prometheus::MetricType::Counter)
+            m.counter.value = v;
+          else
+            m.gauge.value = v;
+        }
+        out.push_back(std::move(f));
+      };
+      emit(Id::delivery_sent, [](const DeliveryStats& s) { return s.sent; });
+      emit(Id::delivery_failed, [](const DeliveryStats& s) { return s.failed; });
+      emit(Id::delivery_rejected, [](const DeliveryStats& s) { return s.rejected; });
+      emit(Id::delivery_dropped, [](const DeliveryStats& s) { return s.dropped; });
+      emit(Id::delivery_queued, [](const DeliveryStats& s) { return s.queued; });
+      emit(Id::delivery_last_success, [](const DeliveryStats& s) { return s.last_success_unix; });
+    }
+    return out;
+  }
+};
+
+Metrics::Metrics(MetricsOptions opt) : impl_(std::make_shared<Impl>(std::move(opt))) {}
+
+Metrics::~Metrics() {
+  // Stop serving before the state the scrape reads goes away.
+  impl_->exposer.reset();
+}
+
+Result<std::unique_ptr<Metrics>> Metrics::create(MetricsOptions opt) {
+  std::string spec;
+  if (!opt.listen.empty()) {
+    auto s = metrics_listen_spec(opt.listen);
+    if (!s) return s.error();
+    spec = *s;
+  }
+  std::unique_ptr<Metrics> m(new Metrics(std::move(opt)));
+  if (!spec.empty()) {
+    try {
+      // One thread is plenty for a scrape every few seconds; a second keeps a
+      // slow scraper from blocking another.
+      m->impl_->exposer = std::make_unique<prometheus::Exposer>(spec, 2);
+    } catch (const std::exception& e) {
+      return make_error("--metrics-listen " + spec + ": cannot listen: " + e.what());
+    }
+    m->impl_->exposer->RegisterCollectable(m->impl_->registry);
+    m->impl_->exposer->RegisterCollectable(std::static_pointer_cast<prometheus::Collectable>(m->impl_));
+    m->impl_->listen_host = spec.substr(0, spec.rfind(':'));
+  }
+  return m;
+}
+
+void Metrics::on_batch(const EventBatch& b, const BatchContext& ctx) {
+  Impl& m = *impl_;
+  m.batches->Increment();
+  if (b.lines) m.lines->Increment(static_cast<double>(b.lines));
+  if (!b.events.empty()) m.records->Increment(static_cast<double>(b.events.size()));
+  if (b.bytes) m.bytes->Increment(static_cast<double>(b.bytes));
+  for (size_t i = 0; i < kErrorReasonCount; ++i)
+    if (b.errors.n[i]) m.parse_errors[i]->Increment(static_cast<double>(b.errors.n[i]));
+  if (b.field_type_errors) m.field_type_errors->Increment(static_cast<double>(b.field_type_errors));
+
+  size_t nr = std::min(ctx.rule_matches_total.size(), m.rule_matches.size());
+  for (size_t r = 0; r < nr; ++r) {
+    uint64_t v = ctx.rule_matches_total[r];
+    if (v > m.rule_seen[r]) {
+      m.rule_matches[r]->Increment(static_cast<double>(v - m.rule_seen[r]));
+      m.rule_seen[r] = v;
+    }
+  }
+  auto sync = [](prometheus::Counter* c, uint64_t now, uint64_t& seen) {
+    if (now > seen) {
+      c->Increment(static_cast<double>(now - seen));
+      seen = now;
+    }
+  };
+  sync(m.accounts_created, ctx.accounts_created, m.created_seen);
+  sync(m.evicted_idle, ctx.accounts_evicted_idle, m.idle_seen);
+  sync(m.evicted_lru, ctx.accounts_evicted_lru, m.lru_seen);
+  sync(m.input_errors, ctx.input_errors, m.input_errors_seen);
+  m.accounts_tracked->Set(static_cast<double>(ctx.accounts_tracked));
+  if (ctx.latency_seconds >= 0) m.batch_latency->Observe(ctx.latency_seconds);
+  m.ring_in_flight->Set(ctx.ring_in_flight);
+  if (ctx.ring_slots) m.ring_slots->Set(ctx.ring_slots);
+  if (ctx.watermark_ms != INT64_MIN) {
+    std::lock_guard lk(m.mu);
+    if (ctx.watermark_ms > m.watermark_ms) {
+      m.watermark_ms = ctx.watermark_ms;
+      m.newest_event->Set(static_cast<double>(ctx.watermark_ms) / 1000.0);
+    }
+  }
+}
+
+void Metrics::on_alert(const Alert& a) {
+  Impl& m = *impl_;
+  const char* sev = a.critical ? "critical" : "warning";
+  for (const auto& r : a.reasons) m.alert_counter(r.detector, sev)->Increment();
+  double now = m.opt.wall_clock();
+  std::lock_guard lk(m.mu);
+  auto it = m.flagged.find(a.account);
+  if (it == m.flagged.end()) {
+    if (m.opt.max_flagged == 0) return;
+    if (m.flagged.size() >= m.opt.max_flagged) {
+      m.expire_locked(now);
+      if (m.flagged.size() >= m.opt.max_flagged) {
+        // Forget the account whose last alert is oldest (bounded memory).
+        auto oldest = std::min_element(m.flagged.begin(), m.flagged.end(), [](const auto& x, const auto& y) {
+          return x.second.last_alert < y.second.last_alert;
+        });
+        m.flagged.erase(oldest);
+      }
+    }
+    it = m.flagged.emplace(a.account, FlaggedAccount{}).first;
+  } else if (now - it->second.last_alert >= std::chrono::duration<double>(m.opt.flagged_for).count()) {
+    it->second.score = 0;  // expired but not yet swept: a new episode
+  }
+  it->second.score = std::max(it->second.score, a.score);
+  it->second.last_alert = now;
+}
+
+void Metrics::on_reload(bool ok, size_t rules) {
+  (ok ? impl_->reload_ok : impl_->reload_failed)->Increment();
+  if (ok) impl_->rules_loaded->Set(static_cast<double>(rules));
+}
+
+void Metrics::set_rules_loaded(size_t rules) { impl_->rules_loaded->Set(static_cast<double>(rules)); }
+
+void Metrics::add_delivery_probe(std::string sink, std::string target, std::function<DeliveryStats()> probe) {
+  std::lock_guard lk(impl_->mu);
+  impl_->probes.push_back({std::move(sink), std::move(target), std::move(probe)});
+}
+
+void Metrics::clear_delivery_probes() {
+  std::lock_guard lk(impl_->mu);
+  impl_->probes.clear();
+}
+
+std::string Metrics::scrape() const {
+  auto families = impl_->registry->Collect();
+  auto more = impl_->Collect();
+  families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  std::ostringstream os;
+  prometheus::TextSerializer().Serialize(os, families);
+  return os.str();
+}
+
+int Metrics::port() const {
+  if (!impl_->exposer) return 0;
+  auto ports = impl_->exposer->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+std::string Metrics::endpoint_url() const {
+  if (!impl_->exposer) return {};
+  std::string host = impl_->listen_host;
+  return "http://" + host + ":" + std::to_string(port()) + "/metrics";
+}
+
+}  // namespace ds

@@ -1,0 +1,95 @@
+// Metrics: distillscan's Prometheus metrics (catalogue.hpp) and the optional
+// /metrics endpoint (prometheus-cpp pull Exposer).
+//
+// Threading: the pipeline's collector calls on_batch() once per chunk and
+// on_alert() once per alert; nothing touches a prometheus object per line.
+// Scrapes run on the exposer's threads; what they compute at scrape time
+// (event lag, flagged accounts, the top-K risk gauge, delivery counters) is
+// guarded by one mutex that the collector holds only briefly.
+//
+// Reuse: a long-running mode (tail) keeps one Metrics for the life of the
+// process and calls the same hooks; on_reload() and the delivery probes are
+// there for it.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/event.hpp"
+#include "core/result.hpp"
+#include "detect/alert.hpp"
+#include "sink/delivery.hpp"
+
+namespace ds {
+
+struct MetricsOptions {
+  std::string listen;  // HOST:PORT for /metrics; empty = no endpoint (the registry still counts)
+  uint32_t top_k = 10;                        // accounts in distillscan_account_risk_score (0 = none)
+  std::vector<std::string> rule_ids;          // per-rule series, pre-created at 0
+  std::vector<std::string> detectors;         // known detectors, alert series pre-created at 0
+  std::chrono::milliseconds flagged_for{7200000};  // an account counts as flagged this long after its last alert
+  size_t max_flagged = 100000;                // bound on accounts remembered as flagged (oldest forgotten)
+  std::function<double()> wall_clock;         // Unix seconds; default: system clock (tests inject one)
+};
+
+// Per-batch values the pipeline's collector knows (all absolute after the
+// batch, except what EventBatch itself carries).
+struct BatchContext {
+  std::span<const uint64_t> rule_matches_total;  // cumulative per rule index
+  uint64_t accounts_tracked = 0;
+  uint64_t accounts_created = 0;        // cumulative
+  uint64_t accounts_evicted_idle = 0;   // cumulative
+  uint64_t accounts_evicted_lru = 0;    // cumulative
+  int64_t watermark_ms = INT64_MIN;     // newest event time seen (INT64_MIN = none yet)
+  double latency_seconds = -1;          // chunk read -> collected; < 0 = unknown
+  uint64_t input_errors = 0;            // cumulative
+  uint32_t ring_in_flight = 0;
+  uint32_t ring_slots = 0;
+};
+
+class Metrics {
+ public:
+  // Starts the endpoint when opt.listen is set. Errors: a malformed address,
+  // or the port cannot be bound.
+  static Result<std::unique_ptr<Metrics>> create(MetricsOptions opt);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Collector thread, once per batch / per alert.
+  void on_batch(const EventBatch& batch, const BatchContext& ctx);
+  void on_alert(const Alert& alert);
+  // Rule (re)loads: ok=false keeps the old set (rules unchanged).
+  void on_reload(bool ok, size_t rules);
+  void set_rules_loaded(size_t rules);
+
+  // A delivery sink whose counters are read at scrape time. The sink must
+  // outlive this Metrics, or be removed with clear_delivery_probes() first.
+  void add_delivery_probe(std::string sink, std::string target, std::function<DeliveryStats()> probe);
+  void clear_delivery_probes();
+
+  // The text exposition of everything (what GET /metrics returns).
+  std::string scrape() const;
+  // Bound port of the endpoint (0 when none), e.g. for --metrics-listen 127.0.0.1:0.
+  int port() const;
+  // http://HOST:PORT/metrics of the endpoint ("" when none).
+  std::string endpoint_url() const;
+
+ private:
+  explicit Metrics(MetricsOptions opt);
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// "HOST:PORT", "[::1]:PORT" or ":PORT"/"PORT" (loopback). Returns the
+// civetweb listening spec ("127.0.0.1:9464") or an error.
+Result<std::string> metrics_listen_spec(const std::string& addr);
+
+// The metric names of the catalogue (for tests and docs).
+std::vector<std::string> metric_catalogue_names();
+
+}  // namespace ds
