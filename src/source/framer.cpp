@@ -89,6 +89,7 @@ bool Framer::next(Chunk& out) {
       // Drop it and discard input up to its '\n'; memory stays bounded.
       pending_skipped_bytes_ += size - start;
       offset_ += size - start;
+      skipping_bytes_ = size - start;
       start = line_start = scanned = size = 0;
       skipping_ = true;
     }
@@ -108,9 +109,11 @@ bool Framer::next(Chunk& out) {
       const size_t dropped = nl ? static_cast<const char*>(nl) - b.data() + 1 : n;
       pending_skipped_bytes_ += dropped;
       offset_ += dropped;
+      skipping_bytes_ += dropped;
       if (nl) {
         ++pending_skipped_;
         skipping_ = false;
+        skipping_bytes_ = 0;
         start = line_start = scanned = dropped;
         size = n;
       }
@@ -125,8 +128,16 @@ bool Framer::next(Chunk& out) {
 
 bool Framer::finish(Chunk& out, size_t start, size_t line_start, size_t size) {
   if (read_error_) {
-    // A torn tail is not a line: deliver the complete lines, then report.
-    if (line_start > start) return deliver(out, start, line_start, line_start, false);
+    // A torn tail is not a line: deliver the complete lines (and count the
+    // over-long lines skipped before it), then report. A torn over-long line
+    // is not a line either: its discarded bytes are not counted.
+    if (skipping_) {
+      pending_skipped_bytes_ -= skipping_bytes_;
+      offset_ -= skipping_bytes_;
+      skipping_ = false;
+      skipping_bytes_ = 0;
+    }
+    if (line_start > start || pending_skipped_ > 0) return deliver(out, start, line_start, line_start, false);
     failed_ = true;
     return false;
   }

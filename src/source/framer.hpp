@@ -52,6 +52,7 @@ class Framer {
   bool skipping_ = false;    // inside an over-long line, discarding to next '\n'
   uint64_t pending_skipped_ = 0;
   uint64_t pending_skipped_bytes_ = 0;
+  uint64_t skipping_bytes_ = 0;  // bytes of the over-long line being discarded (in pending_skipped_bytes_)
   uint64_t offset_ = 0;  // decompressed offset of the first byte neither delivered nor skipped
   PaddedBuffer carry_;   // bytes read but not yet delivered (usually a partial line)
 };
