@@ -1,5 +1,6 @@
 #include "match/rule_loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -130,15 +131,43 @@ const char* node_kind(const YAML::Node& n) {
   }
 }
 
+// Counts the documents of a YAML stream without building them. YAML::LoadAll
+// is not used: yaml-cpp 0.7 (Debian 12) loops forever on some malformed
+// streams, pushing null documents until memory runs out (25 bytes such as
+// ",ules: [x]\n---\nrll]"; fixed upstream in jbeder/yaml-cpp#1319), so the
+// loop below stops at two documents, which is all the loader needs to know.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  int documents = 0;
+  YAML::Mark second;  // where the second document starts
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 class FileParser {
  public:
   FileParser(const std::string& file, std::vector<Rule>& rules, std::vector<RuleDiagnostic>& diags)
       : file_(file), rules_(rules), diags_(diags) {}
 
   void parse(std::string_view text) {
-    std::vector<YAML::Node> docs;
+    YAML::Node first;
+    DocumentCounter counter;
     try {
-      docs = YAML::LoadAll(std::string(text));
+      const std::string yaml(text);
+      first = YAML::Load(yaml);  // the first document only
+      std::istringstream in(yaml);
+      YAML::Parser parser(in);
+      for (int n = 0; n < 2 && parser.HandleNextDocument(counter); ++n) {
+      }
     } catch (const YAML::ParserException& e) {
       error(line_of(e.mark), "YAML syntax error: " + e.msg);
       return;
@@ -146,15 +175,15 @@ class FileParser {
       error(line_of(e.mark), "cannot read YAML: " + e.msg);
       return;
     }
-    if (docs.empty() || docs[0].IsNull()) {
+    if (!first.IsDefined() || first.IsNull()) {
       error(1, "empty rule file: expected a top-level 'rules:' list");
       return;
     }
-    if (docs.size() > 1) {
-      error(docs[1], "more than one YAML document ('---'); put every rule under one 'rules:' list");
+    if (counter.documents > 1) {
+      error(line_of(counter.second), "more than one YAML document ('---'); put every rule under one 'rules:' list");
     }
     try {
-      parse_top(docs[0]);
+      parse_top(first);
     } catch (const YAML::Exception& e) {  // defensive: conversions are checked, but never let one escape
       error(line_of(e.mark), "cannot read YAML: " + e.msg);
     }
