@@ -103,6 +103,7 @@ for t in "${targets[@]}"; do
   rc=$?
   stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" | sed 's/^stat:://' | tr '\n' ' ')
   cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+  rm -f "$scratch/$t.art"/slow-unit-*  # informational (-report_slow_units), not a finding
   if (( rc == 0 )) && [[ -z $(ls -A "$scratch/$t.art") ]]; then
     echo "ok   $t: ${secs}s, $cov, $stats"
   else

@@ -100,11 +100,11 @@ Result<std::string> metrics_listen_spec(const std::string& addr) {
       port = addr.substr(colon + 1);
     }
     if (host.find(':') != std::string::npos)
-      return make_error("--metrics-listen '" + addr + "': put an IPv6 address in brackets: [::1]:9464");
+      return make_error("--metrics-listen '" + addr + "': put an IPv6 address in brackets: [::1]:9741");
   }
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoul(port) > 65535)
-    return make_error("--metrics-listen '" + addr + "': expected HOST:PORT (e.g. 127.0.0.1:9464)");
+    return make_error("--metrics-listen '" + addr + "': expected HOST:PORT (e.g. 127.0.0.1:9741)");
   if (host.empty()) host = "127.0.0.1";  // loopback unless an address is given explicitly
   if (host == "localhost") host = "127.0.0.1";
   return host + ":" + port;

@@ -95,6 +95,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 ' "$WEBHOOK_PORT" "$work/webhook.jsonl" > "$work/webhook.log" 2>&1 &
 pids+=($!)
+wait_for 20 "webhook receiver up" curl -s -o /dev/null "http://127.0.0.1:$WEBHOOK_PORT/"
 
 # distillscan reading a FIFO that stays open: a long-running process.
 # Small chunks so appended lines are processed without waiting for 4 MiB.
@@ -227,8 +228,8 @@ rc=0; wait "$ds_pid" || rc=$?
 for a in attacker-1 attacker-2 attacker-3; do grep -q "\"account\":\"$a\"" "$work/alerts.jsonl" || die "$a not in the alerts file"; done
 # The webhook got every alert, as JSON arrays of the alert contract.
 for a in attacker-1 attacker-2 attacker-3; do
-  jq -e --arg a "$a" 'select(type == "array") | .[] | select(.account == $a and (.reasons | length) > 0)' \
-    "$work/webhook.jsonl" > /dev/null || die "webhook did not receive $a"
+  jq -s -e --arg a "$a" '[.[] | select(type == "array") | .[] | select(.account == $a and (.reasons | length) > 0)] | length >= 1' \
+    "$work/webhook.jsonl" > /dev/null || die "webhook did not receive $a: $(cat "$work/webhook.jsonl")"
 done
 log "ok: webhook received every alert"
 log "PASS"
