@@ -10,9 +10,9 @@
 namespace ds {
 namespace {
 
-static_assert(sizeof(WindowCounts) == 152, "update the byte counts in account_state.hpp and README");
-static_assert(sizeof(WindowBucket) == 160, "update the byte counts in account_state.hpp and README");
-static_assert(sizeof(AccountState) == 1112, "update the byte counts in account_state.hpp and README");
+static_assert(sizeof(WindowCounts) == 216, "update the byte counts in account_state.hpp and README");
+static_assert(sizeof(WindowBucket) == 224, "update the byte counts in account_state.hpp and README");
+static_assert(sizeof(AccountState) == 1304, "update the byte counts in account_state.hpp and README");
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -47,7 +47,7 @@ std::string hex16(uint64_t h) {
 AccountDetector::AccountDetector(const DetectorConfig& cfg, const std::vector<std::string>& categories)
     : cfg_(cfg),
       table_(std::max<uint64_t>(1, cfg.max_accounts / std::max<uint32_t>(1, cfg.shards)), cfg.buckets,
-             cfg.account_idle_seconds * 1000) {
+             cfg.account_idle_seconds * 1000, cfg.max_account_bytes) {
   size_t n = std::min<size_t>(categories.size(), kTrackedCategories);
   for (size_t i = 0; i < n; ++i) {
     categories_.push_back(categories[i]);
@@ -430,6 +430,7 @@ void AccountDetector::evaluate(AccountState& a, const Event& ev, uint64_t seq, s
   alert.line_in_chunk = ev.line_in_chunk;
   alert.time_ms = ev.time_ms;
   alert.account = a.id;
+  alert.account_hash = a.hash;
   alert.score = score;
   alert.critical = score >= cfg_.critical_score;
   alert.requests = std::max<uint64_t>(a.window.requests, a.epochs[0].requests + a.epochs[1].requests);

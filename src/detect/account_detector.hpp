@@ -80,6 +80,11 @@ class AccountDetector {
   AccountSummary summary(const AccountState& a) const;
 
   const std::vector<std::string>& categories() const { return categories_; }
+  const DetectorConfig& config() const { return cfg_; }
+
+  // Checkpoints (detect/state_io.cpp).
+  void save_state(class StateWriter& w) const;
+  bool load_state(class StateReader& r, std::string& err);
 
  private:
   void advance_ring(AccountState& a, WindowBucket* ring, int64_t bucket);

@@ -5,11 +5,12 @@
 // `id`, so a checkpoint can serialise it); detectors read and update it.
 //
 // Bytes per account (x86-64, checked by static_asserts in account_detector.cpp):
-//   WindowCounts                      152 B
-//   WindowBucket                      160 B  x `buckets` (default 12 -> 1,920 B, in the table's pool)
-//   AccountState                    1,112 B  (+ the id string's heap buffer when longer than 15 bytes):
-//     short window sum (WindowCounts)            152
-//     long horizon: 2 epochs x WindowCounts      304   (horizon/2 each; default 2 x 12 h)
+//   WindowCounts                      216 B  (32 category counters: every category a RuleSet allows)
+//   WindowBucket                      224 B  x `buckets` (default 12 -> 2,688 B, in the table's pool)
+//   AccountState                    1,304 B  (+ the id string's heap buffer when longer than 15 bytes;
+//                                             ids are capped at detector max_account_bytes, default 256):
+//     short window sum (WindowCounts)            216
+//     long horizon: 2 epochs x WindowCounts      432   (horizon/2 each; default 2 x 12 h)
 //     dominant-suffix vote, 2 epochs              24
 //     prompt HLL (P=6) x 2 epochs                128   distinct prompts
 //     ip / key / user-agent HLL (P=4)             48
@@ -18,9 +19,11 @@
 //     inter-arrival Welford (n, mean, m2)         24   cadence regularity
 //     sample request ids 3 x 64 + bookkeeping    196
 //     id, times, counters, alerting, LRU links  ~136
-// Default total 3,032 B per tracked account, plus 12 B of index: 200,000
-// accounts (limits.max_accounts) ~ 610 MB worst case; fewer buckets or a
-// lower limits.max_accounts shrink it.
+// Default total 3,992 B per tracked account, plus 24-48 B of index (12 B a
+// cell at a load factor of 1/4..1/2; the index grows on demand), plus the id
+// when longer than 15 bytes (<= 256). 200,000 accounts (limits.max_accounts)
+// ~ 810 MB worst case; fewer buckets or a lower limits.max_accounts shrink
+// it. Nothing is allocated for accounts that do not exist yet.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -28,12 +31,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/hash.hpp"
 #include "detect/sketch.hpp"
 
 namespace ds {
 
 inline constexpr uint32_t kMaxBuckets = 288;        // e.g. 1 day of 5-minute buckets
-inline constexpr uint32_t kTrackedCategories = 16;  // rule categories counted per bucket
+inline constexpr uint32_t kTrackedCategories = 32;  // rule categories counted per bucket: all that a RuleSet allows (match/rule_set.cpp kMaxCategories)
 
 // Counters for one event-time bucket, and (summed) for the whole window.
 struct WindowCounts {
@@ -105,6 +109,37 @@ struct WindowBucket {
   WindowCounts counts;
 };
 
+// Largest n' <= n such that s[0, n') does not end inside a UTF-8 sequence
+// (ids are cut to fixed storage; a cut mid-character made the alert JSON
+// invalid). Bytes that are not UTF-8 at all are the parser's business.
+inline size_t utf8_cut(std::string_view s, size_t n) {
+  while (n > 0 && n < s.size() && (static_cast<uint8_t>(s[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
+// Account ids are stored (and reported) with at most `max_bytes` bytes
+// (detector max_account_bytes, default 256; never below kMinAccountBytes).
+// A longer id keeps its first bytes (cut on a UTF-8 boundary) and ends with
+// "~" and 16 hex digits of the hash of the whole id, so distinct long ids
+// stay distinct and the same id is always shortened the same way. State is
+// keyed by the hash of the full id either way. Allocation-free once `dst`
+// has the capacity (slots reuse it).
+inline constexpr uint32_t kMinAccountBytes = 32;
+inline constexpr uint32_t kDefaultAccountBytes = 256;
+inline void assign_account_id(std::string& dst, std::string_view id, uint32_t max_bytes) {
+  if (max_bytes < kMinAccountBytes) max_bytes = kMinAccountBytes;
+  if (id.size() <= max_bytes) {
+    dst.assign(id.data(), id.size());
+    return;
+  }
+  const size_t keep = utf8_cut(id, max_bytes - 17);
+  dst.assign(id.data(), keep);
+  dst.push_back('~');
+  const uint64_t h = hash_str(id);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) dst.push_back(kHex[(h >> (60 - 4 * i)) & 0xF]);
+}
+
 inline constexpr size_t kSampleIds = 3;
 inline constexpr size_t kSampleIdBytes = 64;
 
@@ -159,6 +194,8 @@ struct AccountState {
   void add_sample(std::string_view rid) {
     if (rid.empty()) return;
     size_t n = rid.size() < kSampleIdBytes ? rid.size() : kSampleIdBytes;
+    n = utf8_cut(rid, n);
+    if (n == 0) return;
     auto& dst = sample_ids[sample_next];
     for (size_t i = 0; i < n; ++i) dst[i] = rid[i];
     sample_len[sample_next] = static_cast<uint8_t>(n);

@@ -2,8 +2,12 @@
 
 namespace ds {
 
-AccountTable::AccountTable(uint64_t max_accounts, uint32_t buckets, int64_t idle_ms)
-    : max_(max_accounts < 1 ? 1 : max_accounts), buckets_per_(buckets), idle_ms_(idle_ms), index_(max_) {}
+AccountTable::AccountTable(uint64_t max_accounts, uint32_t buckets, int64_t idle_ms, uint32_t max_id_bytes)
+    : max_(max_accounts < 1 ? 1 : max_accounts),
+      buckets_per_(buckets),
+      idle_ms_(idle_ms),
+      max_id_bytes_(max_id_bytes),
+      index_(max_) {}  // grows on demand: a huge max_accounts costs nothing until used
 
 AccountState* AccountTable::find(uint64_t hash) {
   uint32_t s = index_.find(hash);
@@ -62,7 +66,7 @@ AccountState& AccountTable::touch(uint64_t hash, std::string_view id, int64_t no
   std::string keep = std::move(a.id);  // reuse the string's capacity
   a = AccountState{};
   a.id = std::move(keep);
-  a.id.assign(id.data(), id.size());
+  assign_account_id(a.id, id, max_id_bytes_);
   a.hash = hash;
   for (uint32_t i = 0; i < buckets_per_; ++i) buckets_[uint64_t(s) * buckets_per_ + i] = WindowBucket{};
   index_.insert(hash, s);

@@ -4,6 +4,7 @@
 // Owned by one shard thread: no locks.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,7 +21,9 @@ struct TableCounters {
 
 class AccountTable {
  public:
-  AccountTable(uint64_t max_accounts, uint32_t buckets, int64_t idle_ms);
+  // max_id_bytes: longer account ids are shortened (assign_account_id).
+  AccountTable(uint64_t max_accounts, uint32_t buckets, int64_t idle_ms,
+               uint32_t max_id_bytes = kDefaultAccountBytes);
 
   // Returns the state for `hash`, creating it (and evicting) if needed.
   // `now_ms` is the shard's event-time watermark.
@@ -32,6 +35,12 @@ class AccountTable {
   uint64_t size() const { return index_.size(); }
   const TableCounters& counters() const { return counters_; }
   uint64_t memory_bytes() const;
+  uint64_t max_accounts() const { return max_; }
+
+  // Checkpoints (detect/state_io.cpp): the exact slot layout, LRU order,
+  // free list and counters, so a restored table evicts exactly as this one.
+  void save_state(class StateWriter& w) const;
+  bool load_state(class StateReader& r, std::string& err);
 
   template <class F>
   void for_each(F&& f) const {
@@ -48,6 +57,7 @@ class AccountTable {
   uint64_t max_;
   uint32_t buckets_per_;
   int64_t idle_ms_;
+  uint32_t max_id_bytes_;
   FlatIndex index_;
   std::vector<AccountState> slots_;
   std::vector<WindowBucket> buckets_;

@@ -26,6 +26,7 @@ struct Alert {
   std::string id;
   int64_t time_ms = 0;
   std::string account;
+  uint64_t account_hash = 0;  // hash of the full account id (state key); 0 = unknown (hash_str(account) is used)
   bool critical = false;
   double score = 0;
   std::vector<AlertReason> reasons;

@@ -35,8 +35,10 @@ const char* ClusterStage::kind_name(uint32_t k) {
 
 ClusterStage::ClusterStage(const DetectorConfig& cfg, const std::vector<std::string>& categories)
     : cfg_(cfg),
+      categories_(categories),
       index_(std::max<uint64_t>(1, cfg.cluster.max_fingerprints)),
-      name_index_(std::max<uint64_t>(1, cfg.cluster.max_names)) {
+      name_index_(std::max<uint64_t>(1, cfg.cluster.max_names)),
+      recent_index_(std::max<uint64_t>(1, cfg.cluster.max_names)) {
   for (size_t i = 0; i < categories.size() && i < kTrackedCategories; ++i)
     if (categories[i] != cfg.extraction.category) harvest_mask_ |= 1u << i;
   if (cfg_.cluster.interval_seconds < 1) cfg_.cluster.interval_seconds = 1;
@@ -110,7 +112,7 @@ uint32_t ClusterStage::name_slot(uint64_t hash, std::string_view id) {
   std::string keep = std::move(n.id);
   n = Name{};
   n.id = std::move(keep);
-  n.id.assign(id.data(), id.size());
+  assign_account_id(n.id, id, cfg_.max_account_bytes);
   n.hash = hash;
   name_index_.insert(hash, s);
   return s;
@@ -129,7 +131,7 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
     Name& n = names_[name];
     std::string_view rid = b.view(ev.request_id);
     if (!rid.empty()) {
-      size_t len = std::min<size_t>(rid.size(), 64);
+      size_t len = utf8_cut(rid, std::min<size_t>(rid.size(), 64));
       std::copy_n(rid.data(), len, n.samples[n.sample_next].data());
       n.sample_len[n.sample_next] = static_cast<uint8_t>(len);
       n.sample_next ^= 1;
@@ -212,9 +214,7 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
       const Member& m = e.members[i];
       if (m.requests < C.member_min_requests || ratio(m.hits, m.requests) < C.member_share) continue;
       if (m.out_n * 2 >= m.hits && ratio(static_cast<double>(m.out_tokens), m.out_n) < C.output_tokens) continue;
-      if (m.name < names_.size() && names_[m.name].hash == m.account && names_[m.name].last_alert_ms != INT64_MIN &&
-          now - names_[m.name].last_alert_ms < cfg_.suppress_seconds * 1000)
-        continue;  // suppressed: skip early
+      if (!may_alert(m.account, now, true)) continue;  // suppressed even if critical: skip early
       cand_.push_back({m.account, s, i, active});
     }
   }
@@ -225,7 +225,6 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     if (a.size != b.size) return a.size > b.size;
     return entries_[a.entry].key < entries_[b.entry].key;
   });
-  const int64_t suppress_ms = cfg_.suppress_seconds * 1000;
   for (size_t i = 0; i < cand_.size(); ++i) {
     if (i > 0 && cand_[i].account == cand_[i - 1].account) continue;
     const Candidate& c = cand_[i];
@@ -234,7 +233,6 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     uint32_t ns = m.name;
     if (ns == kNil || ns >= names_.size() || names_[ns].hash != m.account) continue;  // name evicted
     Name& n = names_[ns];
-    if (n.last_alert_ms != INT64_MIN && now - n.last_alert_ms < suppress_ms) continue;
 
     Alert a;
     a.seq = seq;
@@ -258,6 +256,11 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     a.score = 1.0 - keep;
     if (a.score < cfg_.alert_score) continue;
     a.critical = a.score >= cfg_.critical_score;
+    if (!may_alert(m.account, now, a.critical)) {  // either stage alerted it within the interval
+      ++counters_.cross_suppressed;
+      continue;
+    }
+    a.account_hash = m.account;
     a.has_cluster = true;
     a.cluster.id = hex16(e.key);
     a.cluster.size = c.size;
@@ -287,15 +290,73 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     n.score = std::max(n.score, a.score);
     n.cluster_key = e.key;
     n.last_alert_ms = now;
+    record_alert(m.account, now, a.critical);
     ++counters_.member_alerts;
     out.push_back(std::move(a));
+  }
+}
+
+bool ClusterStage::may_alert(uint64_t hash, int64_t ms, bool critical) const {
+  const uint32_t s = recent_index_.find(hash);
+  if (s == FlatIndex::kNone) return true;
+  const Recent& r = recent_[s];
+  if (r.ms == INT64_MIN || ms - r.ms >= cfg_.suppress_seconds * 1000) return true;
+  return critical && !r.critical;  // escalation warning -> critical is written
+}
+
+void ClusterStage::record_alert(uint64_t hash, int64_t ms, bool critical) {
+  uint32_t s = recent_index_.find(hash);
+  if (s == FlatIndex::kNone) {
+    const uint64_t cap = std::max<uint64_t>(1, cfg_.cluster.max_names);
+    if (recent_.size() < cap) {
+      s = static_cast<uint32_t>(recent_.size());
+      recent_.emplace_back();
+    } else {
+      s = static_cast<uint32_t>(recent_next_++ % cap);  // FIFO: the oldest record goes
+      recent_index_.erase(recent_[s].hash);
+      ++counters_.alerted_evicted;
+    }
+    recent_[s].hash = hash;
+    recent_index_.insert(hash, s);
+  }
+  recent_[s].ms = ms;
+  recent_[s].critical = critical;
+}
+
+void ClusterStage::apply_shard_alert(Alert& a) {
+  const uint64_t h = a.account_hash ? a.account_hash : hash_str(a.account);
+  a.account_hash = h;
+  if (may_alert(h, a.time_ms, a.critical)) {
+    record_alert(h, a.time_ms, a.critical);
+  } else {
+    ++counters_.cross_suppressed;
+    a.account_hash = 0;
+    a.seq = ~uint64_t(0);  // marked: removed below
   }
 }
 
 void ClusterStage::observe(const EventBatch& b, uint64_t seq, std::vector<Alert>& out) {
   if (!cfg_.cluster.enabled) return;
   const int64_t interval = cfg_.cluster.interval_seconds * 1000;
+  // The account detectors' alerts of this batch (already in `out`: no
+  // cluster info, this batch's seq), in line order.
+  shard_idx_.clear();
+  for (size_t i = 0; i < out.size(); ++i)
+    if (!out[i].has_cluster && out[i].seq == seq) shard_idx_.push_back(static_cast<uint32_t>(i));
+  std::sort(shard_idx_.begin(), shard_idx_.end(), [&](uint32_t x, uint32_t y) {
+    if (out[x].line_in_chunk != out[y].line_in_chunk) return out[x].line_in_chunk < out[y].line_in_chunk;
+    if (out[x].id != out[y].id) return out[x].id < out[y].id;
+    return x < y;
+  });
+  const size_t shard_end = shard_idx_.size();
+  size_t next_shard = 0;
+  bool dropped = false;
   for (const Event& ev : b.events) {
+    while (next_shard < shard_end && out[shard_idx_[next_shard]].line_in_chunk <= ev.line_in_chunk) {
+      Alert& a = out[shard_idx_[next_shard++]];
+      apply_shard_alert(a);
+      dropped |= a.seq == ~uint64_t(0);
+    }
     touch_event(ev, b);
     if (ev.time_ms > watermark_) {
       watermark_ = ev.time_ms;
@@ -308,6 +369,13 @@ void ClusterStage::observe(const EventBatch& b, uint64_t seq, std::vector<Alert>
       }
     }
   }
+  for (; next_shard < shard_end; ++next_shard) {
+    Alert& a = out[shard_idx_[next_shard]];
+    apply_shard_alert(a);
+    dropped |= a.seq == ~uint64_t(0);
+  }
+  if (dropped)
+    out.erase(std::remove_if(out.begin(), out.end(), [](const Alert& x) { return x.seq == ~uint64_t(0); }), out.end());
 }
 
 void ClusterStage::finish(uint64_t seq, std::vector<Alert>& out) {
@@ -318,7 +386,8 @@ void ClusterStage::finish(uint64_t seq, std::vector<Alert>& out) {
 uint64_t ClusterStage::memory_bytes() const {
   uint64_t ids = 0;
   for (const auto& n : names_) ids += n.id.capacity();
-  return index_.memory_bytes() + name_index_.memory_bytes() + entries_.capacity() * sizeof(Entry) +
+  return index_.memory_bytes() + name_index_.memory_bytes() + recent_index_.memory_bytes() +
+         recent_.capacity() * sizeof(Recent) + entries_.capacity() * sizeof(Entry) +
          names_.capacity() * sizeof(Name) + ids + free_.capacity() * sizeof(uint32_t);
 }
 

@@ -41,6 +41,10 @@ struct ClusterCounters {
   uint64_t evaluations = 0;
   uint64_t clusters_flagged = 0;  // (fingerprint, evaluation) pairs that qualified
   uint64_t member_alerts = 0;
+  // Lines not written because the other stage already alerted the account
+  // within detector.suppress (and the severity did not escalate).
+  uint64_t cross_suppressed = 0;
+  uint64_t alerted_evicted = 0;  // recent-alert records dropped (FIFO, cap cluster.max_names)
 };
 
 // One flagged member, for the ranked report.
@@ -60,6 +64,15 @@ class ClusterStage {
   ClusterStage(const DetectorConfig& cfg, const std::vector<std::string>& categories);
 
   // All events of one batch, in input order; alerts carry (seq, line).
+  // `out` may already hold the account detectors' alerts for this batch
+  // (those without cluster info whose seq is `seq`):
+  // suppression is per account across both stages (DESIGN: repeats for one
+  // account are suppressed for detector.suppress), so a shard alert for an
+  // account that either stage alerted within the interval is removed from
+  // `out` unless it escalates warning -> critical, and the cluster stage
+  // skips accounts a shard alerted likewise. Decided in input-line order
+  // (shard alerts of line L count before a cluster evaluation at line L),
+  // so the result does not depend on chunking or threads.
   void observe(const EventBatch& b, uint64_t seq, std::vector<Alert>& out);
   // End of input: one last evaluation, positioned after every input line.
   void finish(uint64_t seq, std::vector<Alert>& out);
@@ -70,6 +83,12 @@ class ClusterStage {
   std::vector<ClusterFlag> flagged() const;
 
   static const char* kind_name(uint32_t k);
+  const DetectorConfig& config() const { return cfg_; }
+  const std::vector<std::string>& categories() const { return categories_; }
+
+  // Checkpoints (detect/state_io.cpp).
+  void save_state(class StateWriter& w) const;
+  bool load_state(class StateReader& r, std::string& err);
 
  private:
   struct Member {
@@ -102,6 +121,12 @@ class ClusterStage {
     int64_t first_alert_ms = 0;
     uint64_t cluster_key = 0;
   };
+  // Last alert line written for an account by either stage (suppression).
+  struct Recent {
+    uint64_t hash = 0;
+    int64_t ms = INT64_MIN;
+    bool critical = false;
+  };
   struct Candidate {
     uint64_t account;
     uint32_t entry;
@@ -116,8 +141,13 @@ class ClusterStage {
   void evict(uint32_t s);
   uint32_t name_slot(uint64_t hash, std::string_view id);
   void evaluate(int64_t now, uint64_t seq, uint32_t line, std::vector<Alert>& out);
+  // May a line for `hash` at `ms` with this severity be written?
+  bool may_alert(uint64_t hash, int64_t ms, bool critical) const;
+  void record_alert(uint64_t hash, int64_t ms, bool critical);
+  void apply_shard_alert(Alert& a);
 
   DetectorConfig cfg_;
+  std::vector<std::string> categories_;
   uint32_t harvest_mask_ = 0;
   FlatIndex index_;
   std::vector<Entry> entries_;
@@ -129,7 +159,11 @@ class ClusterStage {
   int64_t watermark_ = INT64_MIN;
   int64_t last_eval_ = INT64_MIN;     // boundary index of the last evaluation
   int64_t prev_eval_ms_ = INT64_MIN;  // watermark at the last evaluation
+  FlatIndex recent_index_;
+  std::vector<Recent> recent_;
+  uint64_t recent_next_ = 0;        // FIFO replacement cursor once full
   std::vector<Candidate> cand_;  // scratch, reused
+  std::vector<uint32_t> shard_idx_;  // scratch: this batch's shard alerts in `out`
   ClusterCounters counters_;
 };
 

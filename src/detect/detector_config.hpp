@@ -91,7 +91,8 @@ struct DetectorConfig {
   std::vector<std::pair<std::string, double>> weights;  // per-reason weight overrides (default 1)
   double critical_score = 0.8;               // score >= this => critical, else warning
   double alert_score = 0.5;                  // minimum score to alert
-  int64_t suppress_seconds = 3600;           // repeats for one account are suppressed this long
+  int64_t suppress_seconds = 3600;           // repeats for one account are suppressed this long, across both
+                                             // stages (account detector and cluster stage), unless warning -> critical
 
   HarvestConfig harvest;
   LogitProbeConfig logit_probe;
@@ -103,6 +104,10 @@ struct DetectorConfig {
   uint32_t shards = 4;            // fixed (not tied to --threads) so results never depend on it
   uint64_t max_accounts = 200000; // across all shards; LRU eviction beyond
   int64_t account_idle_seconds = 2 * 86400;  // accounts idle this long (event time) are evicted
+  // limits.max_account_bytes: account ids longer than this (min 32) are kept
+  // as their first bytes + "~" + 16 hex digits of the full id's hash
+  // (detect/account_state.hpp assign_account_id).
+  uint32_t max_account_bytes = 256;
 
   int64_t window_seconds() const { return bucket_seconds * static_cast<int64_t>(buckets); }
   double weight(std::string_view reason) const {  // no allocation: called on the hot path

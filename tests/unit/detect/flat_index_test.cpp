@@ -35,10 +35,16 @@ TEST_CASE("FlatIndex agrees with unordered_map under random insert/erase", "[det
   }
 }
 
-TEST_CASE("FlatIndex memory is fixed at construction", "[detect][flat_index]") {
-  FlatIndex idx(100);
-  auto before = idx.memory_bytes();
-  for (uint64_t i = 1; i <= 100; ++i) idx.insert(ds::mix64(i) | 1, 0);
-  REQUIRE(idx.memory_bytes() == before);
-  REQUIRE(idx.capacity() >= 200);
+TEST_CASE("FlatIndex grows on demand: a huge cap costs nothing until used", "[detect][flat_index]") {
+  FlatIndex idx(1'000'000'000);  // limits.max_accounts: 1e9 used to allocate 24 GB up front
+  REQUIRE(idx.memory_bytes() <= 1024);
+  for (uint64_t i = 1; i <= 100000; ++i) idx.insert(ds::mix64(i) | 1, static_cast<uint32_t>(i));
+  REQUIRE(idx.size() == 100000);
+  REQUIRE(idx.capacity() >= 200000);
+  REQUIRE(idx.capacity() <= 524288);  // load factor stays in (0.25, 0.5]
+  for (uint64_t i = 1; i <= 100000; ++i) REQUIRE(idx.find(ds::mix64(i) | 1) == i);
+  const auto grown = idx.memory_bytes();
+  for (uint64_t i = 1; i <= 50000; ++i) idx.erase(ds::mix64(i) | 1);
+  for (uint64_t i = 1; i <= 50000; ++i) idx.insert(ds::mix64(i) | 1, 7);
+  REQUIRE(idx.memory_bytes() == grown);  // a steady working set allocates nothing more
 }
