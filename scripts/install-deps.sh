@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
       libsimdjson-dev libhyperscan-dev prometheus-cpp-dev libboost-dev
       libyaml-cpp-dev libcli11-dev zlib1g-dev libzstd-dev catch2
-      gzip zstd ripgrep time curl jq python3 prometheus prometheus-alertmanager systemd)
+      gzip zstd ripgrep time curl jq python3 prometheus prometheus-alertmanager systemd logrotate
+      librdkafka-dev kcat)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

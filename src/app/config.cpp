@@ -242,7 +242,7 @@ Result<Config> load_node(const YAML::Node& root, Ctx& c) {
   if (!root.IsMap()) {
     c.error(root, "the config must be a YAML map");
   } else {
-    check_keys(c, root, "the config", {"fields", "parse", "limits", "detector", "report"});
+    check_keys(c, root, "the config", {"fields", "parse", "limits", "detector", "report", "tail"});
     if (root["fields"]) load_fields(c, root["fields"], cfg);
     if (const auto& p = root["parse"]) {
       if (p.IsMap()) {
@@ -269,6 +269,19 @@ Result<Config> load_node(const YAML::Node& root, Ctx& c) {
       }
     }
     if (root["detector"]) load_detector(c, root["detector"], cfg);
+    if (const auto& t = root["tail"]) {
+      if (t.IsMap()) {
+        check_keys(c, t, "tail", {"checkpoint_interval", "poll_interval_ms", "rotate_wait", "max_files"});
+        if (t["checkpoint_interval"])
+          duration(c, t["checkpoint_interval"], "tail.checkpoint_interval", cfg.tail.checkpoint_interval_seconds);
+        if (t["poll_interval_ms"]) number(c, t["poll_interval_ms"], "tail.poll_interval_ms", cfg.tail.poll_interval_ms, 10, 60000);
+        if (t["rotate_wait"]) duration(c, t["rotate_wait"], "tail.rotate_wait", cfg.tail.rotate_wait_seconds);
+        if (t["max_files"]) number(c, t["max_files"], "tail.max_files", cfg.tail.max_files, 1, 1000000);
+        if (cfg.tail.checkpoint_interval_seconds < 1) c.error(t, "tail.checkpoint_interval must be at least 1s");
+      } else {
+        c.error(t, "tail must be a map");
+      }
+    }
     if (const auto& r = root["report"]) {
       if (r.IsMap()) {
         check_keys(c, r, "report", {"top"});

@@ -14,12 +14,21 @@
 
 namespace ds {
 
+// `tail` (long-running mode) settings.
+struct TailConfig {
+  int64_t checkpoint_interval_seconds = 10;  // --checkpoint-interval overrides
+  uint32_t poll_interval_ms = 250;           // polling fallback / safety net next to inotify
+  int64_t rotate_wait_seconds = 2;           // a rotated-away file at EOF is kept this long for late writes
+  uint32_t max_files = 1024;                 // files followed or remembered (LRU of finished ones beyond)
+};
+
 struct Config {
   FieldMapping fields = FieldMapping::defaults();
   ParseOptions parse;
   FramerOptions framer;
   DetectorConfig detector;
   uint32_t report_top = 10;
+  TailConfig tail;
 };
 
 // Loads and validates a YAML config file over the defaults.

@@ -31,6 +31,28 @@ int main(int argc, char** argv) {
   sc->add_option("--runbook-url", scan.runbook_url, "runbook_url annotation of Alertmanager alerts");
   sc->add_option("inputs", scan.inputs, "Input files (default: stdin)");
 
+  ds::TailArgs tail;
+  auto* tl = app.add_subcommand("tail", "Follow files (paths or globs) through rotation; resume from checkpoints");
+  tl->add_option("-c,--config", tail.config, "YAML config file")->check(CLI::ExistingFile);
+  tl->add_option("-r,--rules", tail.rules, "Rule file or directory (default: the bundled rules/); reloaded on SIGHUP");
+  tl->add_option("-j,--threads", tail.threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 256));
+  tl->add_option("-o,--alerts", tail.alerts, "Alert JSON lines, appended; - = stdout");
+  tl->add_option("--field", tail.fields, "Override one field mapping: NAME=/json/pointer (repeatable)");
+  tl->add_option("--stats", tail.stats, "Write cumulative run statistics as JSON at every checkpoint and at exit");
+  tl->add_option("--metrics-listen", tail.metrics_listen,
+                 "Serve Prometheus /metrics on HOST:PORT (default: 127.0.0.1:9741; off = none)");
+  tl->add_option("--alertmanager", tail.alertmanagers, "Send alerts to this Alertmanager (API v2) (repeatable)");
+  tl->add_option("--webhook", tail.webhooks, "POST alerts as JSON arrays to this http:// URL (repeatable)");
+  tl->add_option("--delivery-timeout", tail.delivery_timeout,
+                 "At exit, wait at most this long for queued alerts to be delivered (default: 10s)");
+  tl->add_option("--runbook-url", tail.runbook_url, "runbook_url annotation of Alertmanager alerts");
+  tl->add_option("--state-dir", tail.state_dir, "Checkpoints (file positions, statistics, detector state)");
+  tl->add_option("--checkpoint-interval", tail.checkpoint_interval,
+                 "Checkpoint (and --stats) interval, e.g. 10s (default: config tail.checkpoint_interval, 10s)");
+  tl->add_flag("--reset-state", tail.reset_state,
+               "Start fresh when the checkpoint in --state-dir is corrupt or incompatible (default: refuse)");
+  tl->add_option("inputs", tail.inputs, "Files or globs to follow")->required();
+
   std::vector<std::string> check_paths, test_paths;
   auto* rules = app.add_subcommand("rules", "Work with rule files");
   rules->require_subcommand(1);
@@ -46,6 +68,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   if (sc->parsed()) return ds::run_scan(scan);
+  if (tl->parsed()) return ds::run_tail(tail);
   if (check->parsed()) return ds::run_rules_check(check_paths);
   if (test->parsed()) return ds::run_rules_test(test_paths);
   return 2;

@@ -20,9 +20,9 @@
 #endif
 
 namespace ds {
-namespace {
 
-std::string stats_json(const RunStats& s) {
+// --stats JSON (also written by tail, with `extra` members appended).
+std::string stats_json(const RunStats& s, const std::string& extra) {
   std::string o = "{\"lines\":";
   json_uint_append(o, s.lines);
   o += ",\"records\":";
@@ -74,9 +74,12 @@ std::string stats_json(const RunStats& s) {
   json_number_append(o, s.seconds);
   o += ",\"peak_rss_bytes\":";
   json_uint_append(o, s.peak_rss_bytes);
+  o += extra;
   o += "}\n";
   return o;
 }
+
+namespace {
 
 void print_progress(const Progress& p, double elapsed) {
   double mb = static_cast<double>(p.bytes.load()) / 1e6;
@@ -215,6 +218,8 @@ bool write_report(const std::string& path, std::vector<AccountSummary> accounts,
   return static_cast<bool>(out);
 }
 
+}  // namespace
+
 std::shared_ptr<const RuleSet> load_rules_or_print(const std::vector<std::string>& paths, bool& ok) {
   std::vector<RuleDiagnostic> diags;
   auto r = RuleSet::load(paths, &diags);
@@ -228,7 +233,6 @@ std::shared_ptr<const RuleSet> load_rules_or_print(const std::vector<std::string
   return *r;
 }
 
-}  // namespace
 
 std::vector<std::string> default_rule_paths() {
   if (const char* env = std::getenv("DISTILLSCAN_RULES"); env && *env) return {env};
@@ -335,7 +339,7 @@ int run_scan(const ScanArgs& args) {
   }
   if (!args.stats.empty()) {
     std::ofstream out(args.stats, std::ios::binary | std::ios::trunc);
-    out << stats_json(stats);
+    out << stats_json(stats, {});
     if (!out) {
       std::fprintf(stderr, "distillscan: %s: cannot write stats\n", args.stats.c_str());
       rc = 1;

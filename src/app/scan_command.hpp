@@ -26,6 +26,13 @@ struct ScanArgs {
 };
 
 int run_scan(const ScanArgs& args);
+// `tail` (tail_command.cpp).
+struct TailArgs : ScanArgs {
+  std::string state_dir;
+  std::string checkpoint_interval;  // "" = config tail.checkpoint_interval
+  bool reset_state = false;         // start fresh over an unreadable checkpoint
+};
+int run_tail(const TailArgs& args);
 int run_rules_check(const std::vector<std::string>& paths);
 int run_rules_test(const std::vector<std::string>& paths);
 

@@ -219,6 +219,59 @@ struct Metrics::Impl : prometheus::Collectable {
     return f;
   }
 
+  std::function<TailStatus()> tail_probe;  // guarded by mu
+
+  static prometheus::MetricFamily tail_family(const char* name, const char* help, prometheus::MetricType t) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = t;
+    return f;
+  }
+  static void append_tail(std::vector<prometheus::MetricFamily>& out, const TailStatus& t, double now) {
+    using MT = prometheus::MetricType;
+    auto lag = tail_family("distillscan_tail_file_lag_bytes",
+                           "Bytes behind the end of each followed file (size minus position processed).", MT::Gauge);
+    for (const auto& f : t.files) {
+      auto& m = lag.metric.emplace_back();
+      m.label.push_back(label("file", f.path));
+      m.gauge.value = static_cast<double>(f.lag_bytes);
+    }
+    out.push_back(std::move(lag));
+    auto gauge = [&](const char* name, const char* help, double v) {
+      auto f = tail_family(name, help, MT::Gauge);
+      f.metric.emplace_back().gauge.value = v;
+      out.push_back(std::move(f));
+    };
+    auto counter = [&](const char* name, const char* help, double v) {
+      auto f = tail_family(name, help, MT::Counter);
+      f.metric.emplace_back().counter.value = v;
+      out.push_back(std::move(f));
+    };
+    uint64_t total_lag = 0;
+    for (const auto& f : t.files) total_lag += f.lag_bytes;
+    gauge("distillscan_tail_lag_bytes", "Bytes behind the end of all followed files.", static_cast<double>(total_lag));
+    gauge("distillscan_tail_files_tracked", "Files followed or remembered (capped by tail.max_files).",
+          static_cast<double>(t.files_tracked));
+    counter("distillscan_tail_files_forgotten_total", "Finished files forgotten beyond tail.max_files (LRU).",
+            static_cast<double>(t.files_forgotten));
+    counter("distillscan_tail_files_refused_total", "Discoveries of a new file not followed because tail.max_files were tracked (per refresh).",
+            static_cast<double>(t.files_refused));
+    counter("distillscan_tail_rotations_total", "Followed files renamed away or deleted.", static_cast<double>(t.rotations));
+    counter("distillscan_tail_truncations_total", "Followed files truncated (copytruncate) or replaced in place.",
+            static_cast<double>(t.truncations));
+    gauge("distillscan_pipeline_queue_depth", "Chunks read but not yet collected, now.", static_cast<double>(t.queue_depth));
+    if (t.newest_event_unix > 0)
+      gauge("distillscan_tail_event_lag_seconds", "Wall clock minus the newest event time processed by tail.",
+            std::max(0.0, now - t.newest_event_unix));
+    counter("distillscan_checkpoints_total", "Checkpoints written.", static_cast<double>(t.checkpoints));
+    counter("distillscan_checkpoint_failures_total", "Checkpoints that could not be written.",
+            static_cast<double>(t.checkpoint_failures));
+    if (t.checkpoint_last_success_unix > 0)
+      gauge("distillscan_checkpoint_age_seconds", "Seconds since the last checkpoint was written.",
+            std::max(0.0, now - t.checkpoint_last_success_unix));
+  }
+
   // Scrape-time metrics (Collectable, called on the exposer's threads).
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> out;
@@ -254,6 +307,8 @@ struct Metrics::Impl : prometheus::Collectable {
       lag.metric.emplace_back().gauge.value = std::max(0.0, now - static_cast<double>(watermark_ms) / 1000.0);
       out.push_back(std::move(lag));
     }
+
+    if (tail_probe) append_tail(out, tail_probe(), now);
 
     if (!probes.empty()) {
       std::vector<DeliveryStats> st;
@@ -386,6 +441,11 @@ void Metrics::on_reload(bool ok, size_t rules) {
 }
 
 void Metrics::set_rules_loaded(size_t rules) { impl_->rules_loaded->Set(static_cast<double>(rules)); }
+
+void Metrics::set_tail_probe(std::function<TailStatus()> probe) {
+  std::lock_guard lk(impl_->mu);
+  impl_->tail_probe = std::move(probe);
+}
 
 void Metrics::add_delivery_probe(std::string sink, std::string target, std::function<DeliveryStats()> probe) {
   std::lock_guard lk(impl_->mu);

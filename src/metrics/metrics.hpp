@@ -51,6 +51,25 @@ struct BatchContext {
   uint32_t ring_slots = 0;
 };
 
+// Live-mode (tail) status, read at scrape time from a probe.
+struct TailStatus {
+  struct File {
+    std::string path;   // followed path (bounded by tail.max_files)
+    uint64_t lag_bytes = 0;  // file size minus the position processed
+  };
+  std::vector<File> files;
+  uint64_t files_tracked = 0;
+  uint64_t files_forgotten = 0;  // finished files dropped beyond the cap
+  uint64_t files_refused = 0;    // new files not followed (cap reached)
+  uint64_t rotations = 0;
+  uint64_t truncations = 0;
+  uint32_t queue_depth = 0;      // chunks read, not yet collected
+  double newest_event_unix = 0;  // 0 = none yet
+  uint64_t checkpoints = 0;
+  uint64_t checkpoint_failures = 0;
+  double checkpoint_last_success_unix = 0;  // 0 = never
+};
+
 class Metrics {
  public:
   // Starts the endpoint when opt.listen is set. Errors: a malformed address,
@@ -66,6 +85,8 @@ class Metrics {
   // Rule (re)loads: ok=false keeps the old set (rules unchanged).
   void on_reload(bool ok, size_t rules);
   void set_rules_loaded(size_t rules);
+  // tail: per-file lag, queue depth, checkpoints -- read at scrape time.
+  void set_tail_probe(std::function<TailStatus()> probe);
 
   // A delivery sink whose counters are read at scrape time. The sink must
   // outlive this Metrics, or be removed with clear_delivery_probes() first.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "match/rule_set.hpp"
 #include "metrics/metrics.hpp"
@@ -46,6 +47,18 @@ struct ScanPipeline::Impl {
   bool reader_done = false;
   uint64_t total = 0;
 
+  // Live mode (tail). All guarded by mu except the atomics.
+  bool pause_requested = false;
+  bool reader_paused = false;
+  bool stop_requested = false;
+  std::atomic<uint64_t> rules_gen{0};
+  std::shared_ptr<const RuleSet> live_rules;  // guarded by mu
+  std::atomic<uint64_t> parse_gen{0};
+  FieldMapping live_mapping;  // guarded by mu
+  ParseOptions live_parse;    // guarded by mu
+  std::atomic<uint32_t> in_flight{0};
+  std::atomic<int64_t> newest_event_ms{INT64_MIN};
+
   Progress progress;
   std::vector<std::string> input_errors;
 
@@ -63,58 +76,70 @@ struct ScanPipeline::Impl {
     ring = std::vector<Slot>(2 * (opt.threads + shard_threads) + 2);
     for (auto& s : ring) s.alerts.resize(shard_threads);
     if (opt.metrics) for (auto& s : ring) s.shard_stats.resize(shard_threads);  // metrics
+    live_rules = opt.rules;
+    live_mapping = opt.mapping;
+    live_parse = opt.parse;
   }
 
   uint32_t shard_of(const Event& ev) const { return static_cast<uint32_t>((ev.account_hash >> 32) % shards.size()); }
 
-  void reader(const std::vector<std::string>& inputs) {
+  // Takes chunks from the producer into free slots, in sequence. Waits when
+  // the ring is full (backpressure: nothing is dropped). Live mode: parks on
+  // a pause request (checkpoint) and stops on a stop request.
+  void reader(ChunkProducer& producer) {
     uint64_t seq = 0;
-    uint64_t raw_done = 0;
-    for (uint32_t i = 0; i < inputs.size(); ++i) {
-      auto src = open_input(inputs[i]);
-      if (!src) {
-        std::lock_guard lk(mu);
-        input_errors.push_back(src.error().message);
-        continue;
-      }
-      Framer framer(**src, opt.framer, i);
-      for (;;) {
-        Slot& s = ring[seq % ring.size()];
-        {
-          std::unique_lock lk(mu);
-          cv.wait(lk, [&] { return s.state == kFree; });
+    for (;;) {
+      Slot& s = ring[seq % ring.size()];
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return s.state == kFree || pause_requested || stop_requested; });
+        if (pause_requested && !stop_requested) {
+          reader_paused = true;
+          cv.notify_all();
+          cv.wait(lk, [&] { return !pause_requested || stop_requested; });
+          reader_paused = false;
         }
-        if (!framer.next(s.chunk)) break;
-        s.chunk.seq = seq;
-        if (opt.metrics) s.read_at = std::chrono::steady_clock::now();  // metrics: batch latency
-        progress.raw_bytes_done.store(raw_done + (*src)->raw_bytes_read(), std::memory_order_relaxed);
-        {
-          std::lock_guard lk(mu);
-          s.seq = seq;
-          s.state = kFilled;
-          filled = ++seq;
-        }
-        cv.notify_all();
+        if (stop_requested) break;
+        if (s.state != kFree) continue;
       }
-      if (framer.failed()) {
+      const Produce r = producer.next(s.chunk);
+      progress.raw_bytes_done.store(producer.raw_bytes_done(), std::memory_order_relaxed);
+      if (auto errs = producer.take_errors(); !errs.empty()) {
         std::lock_guard lk(mu);
-        input_errors.push_back(inputs[i] + ": " + framer.error());
+        for (auto& e : errs) input_errors.push_back(std::move(e));
       }
-      raw_done += (*src)->raw_bytes_read();
-      progress.raw_bytes_done.store(raw_done, std::memory_order_relaxed);
+      if (r == Produce::end) break;
+      if (r == Produce::idle) continue;
+      s.chunk.seq = seq;
+      if (opt.metrics) s.read_at = std::chrono::steady_clock::now();  // metrics: batch latency
+      {
+        std::lock_guard lk(mu);
+        s.seq = seq;
+        s.state = kFilled;
+        filled = ++seq;
+      }
+      in_flight.fetch_add(1, std::memory_order_relaxed);
+      cv.notify_all();
     }
     {
       std::lock_guard lk(mu);
       reader_done = true;
+      reader_paused = false;
       total = seq;
     }
     cv.notify_all();
   }
 
   void worker() {
-    LineParser parser(opt.mapping, opt.parse);
+    uint64_t my_rules = rules_gen.load(std::memory_order_acquire);
+    uint64_t my_parse = parse_gen.load(std::memory_order_acquire);
+    std::optional<LineParser> parser;
     std::optional<RuleScanner> scanner;
-    if (opt.rules) scanner.emplace(opt.rules);
+    {
+      std::lock_guard lk(mu);
+      parser.emplace(live_mapping, live_parse);
+      if (live_rules) scanner.emplace(live_rules);
+    }
     for (;;) {
       uint64_t seq;
       {
@@ -122,6 +147,16 @@ struct ScanPipeline::Impl {
         cv.wait(lk, [&] { return next_parse < filled || (reader_done && next_parse >= total); });
         if (next_parse >= filled) return;
         seq = next_parse++;
+      }
+      // Reloads (tail, SIGHUP) take effect here, at a chunk boundary; never per line.
+      if (rules_gen.load(std::memory_order_acquire) != my_rules ||
+          parse_gen.load(std::memory_order_acquire) != my_parse) {
+        std::lock_guard lk(mu);
+        my_rules = rules_gen.load(std::memory_order_acquire);
+        my_parse = parse_gen.load(std::memory_order_acquire);
+        scanner.reset();
+        if (live_rules) scanner.emplace(live_rules);
+        parser.emplace(live_mapping, live_parse);
       }
       Slot& s = ring[seq % ring.size()];
       EventBatch& b = s.batch;
@@ -134,7 +169,7 @@ struct ScanPipeline::Impl {
         b.lines += s.chunk.skipped_long_lines;
         b.bytes += s.chunk.skipped_bytes;
       }
-      parser.parse_chunk(s.chunk.buf.data(), s.chunk.buf.size(), scanner ? &*scanner : nullptr, b);
+      parser->parse_chunk(s.chunk.buf.data(), s.chunk.buf.size(), scanner ? &*scanner : nullptr, b);
       {
         std::lock_guard lk(mu);
         s.state = kParsed;
@@ -165,6 +200,31 @@ struct ScanPipeline::Impl {
         if (last) s.state = kDetected;
       }
       if (last) cv.notify_all();
+    }
+  }
+
+  // Detector-derived counters (shards idle: after join, or drained in live mode).
+  void fill_detector_stats(RunStats& stats) const {
+    if (cluster) {
+      const auto& cc = cluster->counters();
+      stats.cluster_fingerprints = cluster->fingerprints();
+      stats.cluster_fingerprints_created = cc.fingerprints_created;
+      stats.cluster_evicted_idle = cc.fingerprints_evicted_idle;
+      stats.cluster_evicted_lru = cc.fingerprints_evicted_lru;
+      stats.cluster_members_replaced = cc.members_replaced;
+      stats.cluster_names_evicted = cc.names_evicted;
+      stats.cluster_member_alerts = cc.member_alerts;
+      stats.cluster_memory_bytes = cluster->memory_bytes();
+    }
+    stats.accounts = stats.accounts_evicted_idle = stats.accounts_evicted_lru = stats.accounts_tracked = 0;
+    stats.late_events = 0;
+    for (const auto& sh : shards) {
+      const auto& c = sh->table().counters();
+      stats.accounts += c.created;
+      stats.accounts_evicted_idle += c.evicted_idle;
+      stats.accounts_evicted_lru += c.evicted_lru;
+      stats.accounts_tracked += sh->table().size();
+      sh->table().for_each([&](const AccountState& a) { stats.late_events += a.late_events; });
     }
   }
 
@@ -207,24 +267,137 @@ struct ScanPipeline::Impl {
 ScanPipeline::ScanPipeline(PipelineOptions opt) : impl_(std::make_unique<Impl>(std::move(opt))) {}
 ScanPipeline::~ScanPipeline() = default;
 
+namespace {
+
+// scan's producer: the inputs in command-line order, each through a Framer.
+class FileListProducer final : public ChunkProducer {
+ public:
+  FileListProducer(const std::vector<std::string>& inputs, FramerOptions opt) : inputs_(inputs), opt_(opt) {}
+  Produce next(Chunk& out) override {
+    for (;;) {
+      if (!framer_) {
+        if (i_ >= inputs_.size()) return Produce::end;
+        auto src = open_input(inputs_[i_]);
+        if (!src) {
+          errors_.push_back(src.error().message);
+          ++i_;
+          continue;
+        }
+        src_ = std::move(*src);
+        framer_.emplace(*src_, opt_, static_cast<uint32_t>(i_));
+      }
+      if (framer_->next(out)) return Produce::chunk;
+      if (framer_->failed()) errors_.push_back(inputs_[i_] + ": " + framer_->error());
+      raw_done_ += src_->raw_bytes_read();
+      framer_.reset();
+      src_.reset();
+      ++i_;
+    }
+  }
+  std::vector<std::string> take_errors() override { return std::exchange(errors_, {}); }
+  uint64_t raw_bytes_done() const override { return raw_done_ + (src_ ? src_->raw_bytes_read() : 0); }
+
+ private:
+  const std::vector<std::string>& inputs_;
+  FramerOptions opt_;
+  size_t i_ = 0;
+  std::unique_ptr<ByteSource> src_;
+  std::optional<Framer> framer_;
+  uint64_t raw_done_ = 0;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
 RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& sink,
                            const std::function<void(const Progress&)>& on_tick) {
-  Impl& m = *impl_;
-  auto t0 = std::chrono::steady_clock::now();
   uint64_t raw_total = 0;
   for (const auto& p : inputs) {
     struct stat st {};
     if (p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) raw_total += static_cast<uint64_t>(st.st_size);
   }
-  m.progress.raw_bytes_total = raw_total;
+  impl_->progress.raw_bytes_total = raw_total;
+  FileListProducer producer(inputs, impl_->opt.framer);
+  return run(producer, sink, on_tick);
+}
+
+RunStats ScanPipeline::run(ChunkProducer& producer, AlertSink& sink,
+                           const std::function<void(const Progress&)>& on_tick) {
+  LiveHooks hooks;
+  hooks.on_tick = on_tick;
+  return run_impl(producer, sink, hooks, /*live=*/false);
+}
+
+RunStats ScanPipeline::run_live(ChunkProducer& producer, AlertSink& sink, const LiveHooks& hooks) {
+  return run_impl(producer, sink, hooks, /*live=*/true);
+}
+
+void ScanPipeline::request_checkpoint() {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->reader_done) return;
+    impl_->pause_requested = true;
+  }
+  impl_->cv.notify_all();
+}
+
+void ScanPipeline::request_stop() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stop_requested = true;
+  }
+  impl_->cv.notify_all();
+}
+
+void ScanPipeline::swap_rules(std::shared_ptr<const RuleSet> rules) {
+  std::lock_guard lk(impl_->mu);
+  impl_->live_rules = std::move(rules);
+  impl_->rules_gen.fetch_add(1, std::memory_order_release);
+}
+
+void ScanPipeline::swap_parse(FieldMapping mapping, ParseOptions parse) {
+  std::lock_guard lk(impl_->mu);
+  impl_->live_mapping = std::move(mapping);
+  impl_->live_parse = parse;
+  impl_->parse_gen.fetch_add(1, std::memory_order_release);
+}
+
+uint32_t ScanPipeline::in_flight() const { return impl_->in_flight.load(std::memory_order_relaxed); }
+uint32_t ScanPipeline::ring_capacity() const { return static_cast<uint32_t>(impl_->ring.size()); }
+int64_t ScanPipeline::newest_event_ms() const { return impl_->newest_event_ms.load(std::memory_order_relaxed); }
+std::vector<std::unique_ptr<AccountDetector>>& ScanPipeline::shards() { return impl_->shards; }
+ClusterStage* ScanPipeline::cluster() { return impl_->cluster.get(); }
+
+RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const LiveHooks& hooks, bool live) {
+  Impl& m = *impl_;
+  auto t0 = std::chrono::steady_clock::now();
+  const auto& on_tick = hooks.on_tick;
 
   RunStats stats;
-  if (m.opt.rules) stats.rule_matches.assign(m.opt.rules->rules().size(), 0);
+  if (live) {
+    stats = hooks.initial;
+    stats.input_errors.clear();
+  }
+  {
+    std::lock_guard lk(m.mu);
+    if (m.live_rules && stats.rule_matches.size() < m.live_rules->rules().size())
+      stats.rule_matches.resize(m.live_rules->rules().size(), 0);
+  }
+  const double seconds_before = live ? hooks.initial.seconds : 0;
 
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { m.reader(inputs); });
+  threads.emplace_back([&] { m.reader(producer); });
   for (unsigned i = 0; i < m.opt.threads; ++i) threads.emplace_back([&] { m.worker(); });
   for (unsigned t = 0; t < m.shard_threads; ++t) threads.emplace_back([&m, t] { m.shard_thread(t); });
+
+  // Live mode: the collector's view of the cumulative statistics, detector counters filled in.
+  auto snapshot = [&](bool final) {
+    RunStats snap = stats;
+    m.fill_detector_stats(snap);
+    snap.input_errors = m.input_errors;
+    snap.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (hooks.on_checkpoint) hooks.on_checkpoint(LiveSnapshot{snap, m.shards, m.cluster.get(), final});
+  };
 
   // Collector: this thread. Takes batches in sequence order, writes alerts in
   // input-line order, accumulates statistics, and frees the slot.
@@ -232,19 +405,32 @@ RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& si
   auto last_tick = std::chrono::steady_clock::now();
   for (uint64_t next = 0;;) {
     Slot& s = m.ring[next % m.ring.size()];
-    bool ready = false, done = false;
+    bool ready = false, done = false, drained = false;
     {
       std::unique_lock lk(m.mu);
       ready = m.cv.wait_for(lk, std::chrono::milliseconds(200), [&] {
-        return (s.seq == next && s.state == kDetected) || (m.reader_done && next >= m.total);
+        return (s.seq == next && s.state == kDetected) || (m.reader_done && next >= m.total) ||
+               (m.pause_requested && m.reader_paused && next >= m.filled);
       });
       done = m.reader_done && next >= m.total;
+      drained = !done && m.pause_requested && m.reader_paused && next >= m.filled;
     }
     if (on_tick && std::chrono::steady_clock::now() - last_tick >= std::chrono::milliseconds(200)) {
       on_tick(m.progress);
       last_tick = std::chrono::steady_clock::now();
     }
     if (done) break;
+    if (drained) {
+      // Every chunk read so far is collected and the reader is parked: shard
+      // threads and workers are idle, so their state can be read here.
+      snapshot(false);
+      {
+        std::lock_guard lk(m.mu);
+        m.pause_requested = false;
+      }
+      m.cv.notify_all();
+      continue;
+    }
     if (!ready) continue;
 
     merged.clear();
@@ -275,6 +461,12 @@ RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& si
           if (r < stats.rule_matches.size()) ++stats.rule_matches[r];
       }
     }
+    if (live) {
+      int64_t newest = m.newest_event_ms.load(std::memory_order_relaxed);
+      for (const Event& ev : b.events) newest = std::max(newest, ev.time_ms);
+      m.newest_event_ms.store(newest, std::memory_order_relaxed);
+      if (!merged.empty() && hooks.on_alerts_written) hooks.on_alerts_written();  // live: alerts out promptly
+    }
     if (m.opt.metrics) m.update_metrics(s, stats, next);  // metrics
     m.progress.bytes.store(stats.bytes, std::memory_order_relaxed);
     m.progress.lines.store(stats.lines, std::memory_order_relaxed);
@@ -282,37 +474,23 @@ RunStats ScanPipeline::run(const std::vector<std::string>& inputs, AlertSink& si
       std::lock_guard lk(m.mu);
       s.state = kFree;
     }
+    m.in_flight.fetch_sub(1, std::memory_order_relaxed);
     m.cv.notify_all();
     ++next;
   }
   for (auto& t : threads) t.join();
-  if (m.cluster) {  // last cross-account evaluation, after every input line
+  if (live) {
+    snapshot(true);
+  } else if (m.cluster) {  // last cross-account evaluation, after every input line
     merged.clear();
     m.cluster->finish(m.total, merged);
     for (const auto& a : merged) sink.write(a);
     if (m.opt.metrics) for (const auto& a : merged) m.opt.metrics->on_alert(a);  // metrics
     stats.alerts += merged.size();
-    const auto& cc = m.cluster->counters();
-    stats.cluster_fingerprints = m.cluster->fingerprints();
-    stats.cluster_fingerprints_created = cc.fingerprints_created;
-    stats.cluster_evicted_idle = cc.fingerprints_evicted_idle;
-    stats.cluster_evicted_lru = cc.fingerprints_evicted_lru;
-    stats.cluster_members_replaced = cc.members_replaced;
-    stats.cluster_names_evicted = cc.names_evicted;
-    stats.cluster_member_alerts = cc.member_alerts;
-    stats.cluster_memory_bytes = m.cluster->memory_bytes();
   }
-
-  for (const auto& sh : m.shards) {
-    const auto& c = sh->table().counters();
-    stats.accounts += c.created;
-    stats.accounts_evicted_idle += c.evicted_idle;
-    stats.accounts_evicted_lru += c.evicted_lru;
-    stats.accounts_tracked += sh->table().size();
-    sh->table().for_each([&](const AccountState& a) { stats.late_events += a.late_events; });
-  }
+  m.fill_detector_stats(stats);
   stats.input_errors = m.input_errors;
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stats.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   struct rusage ru {};
   if (getrusage(RUSAGE_SELF, &ru) == 0) stats.peak_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
   return stats;

@@ -19,6 +19,7 @@
 #include "parse/field_mapping.hpp"
 #include "parse/line_parser.hpp"
 #include "sink/alert_sink.hpp"
+#include "source/chunk_producer.hpp"
 #include "source/framer.hpp"
 
 namespace ds {
@@ -71,6 +72,24 @@ struct Progress {
   std::atomic<uint64_t> lines{0};
 };
 
+// Live mode (tail): what the pipeline shows a checkpoint writer. Given on
+// the collector thread while the reader is paused and every chunk fed so far
+// has been collected, so stats, detector state and the producer's positions
+// describe exactly the same input lines.
+struct LiveSnapshot {
+  const RunStats& stats;  // cumulative (initial + this run), detector counters filled in
+  const std::vector<std::unique_ptr<AccountDetector>>& shards;
+  const ClusterStage* cluster;  // null when the cross-account stage is off
+  bool final;                   // the last one, after stop
+};
+
+struct LiveHooks {
+  RunStats initial;  // counters restored from a checkpoint (lines, records, bytes, errors, alerts, ...)
+  std::function<void(const Progress&)> on_tick;             // collector, about every 200 ms
+  std::function<void(const LiveSnapshot&)> on_checkpoint;   // collector, drained (see LiveSnapshot)
+  std::function<void()> on_alerts_written;  // collector, after a batch wrote alerts (flush the file sink)
+};
+
 class ScanPipeline {
  public:
   explicit ScanPipeline(PipelineOptions opt);
@@ -79,10 +98,35 @@ class ScanPipeline {
   // `on_tick` (optional) is called from the collector about every 200 ms.
   RunStats run(const std::vector<std::string>& inputs, AlertSink& sink,
                const std::function<void(const Progress&)>& on_tick = {});
+  // Same over any producer: scan's files, tail's follower. run() is this over
+  // the files, with cluster->finish() at the end of input.
+  RunStats run(ChunkProducer& producer, AlertSink& sink, const std::function<void(const Progress&)>& on_tick = {});
+
+  // --- live mode (tail) ---
+  // Runs until request_stop(): then drains every chunk already read, calls
+  // on_checkpoint(final = true) and returns. No end-of-input cluster evaluation.
+  RunStats run_live(ChunkProducer& producer, AlertSink& sink, const LiveHooks& hooks);
+  // Any thread. Pause the reader, drain, call hooks.on_checkpoint, resume.
+  void request_checkpoint();
+  void request_stop();
+  // Any thread: workers switch to `rules` at their next chunk boundary.
+  void swap_rules(std::shared_ptr<const RuleSet> rules);
+  // Any thread: new field mapping / parse options, same switch point.
+  void swap_parse(FieldMapping mapping, ParseOptions parse);
+  // Chunks read but not yet collected (queue depth), and the ring's capacity.
+  uint32_t in_flight() const;
+  uint32_t ring_capacity() const;
+  // Newest event time collected (Unix ms; INT64_MIN = none yet).
+  int64_t newest_event_ms() const;
+  // Before run_live: the detector shards and cluster stage, for a state loader.
+  std::vector<std::unique_ptr<AccountDetector>>& shards();
+  ClusterStage* cluster();
+
   // Every account's summary (for the ranked report), after run().
   std::vector<AccountSummary> account_summaries() const;
 
  private:
+  RunStats run_impl(ChunkProducer& producer, AlertSink& sink, const LiveHooks& hooks, bool live);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -11,7 +11,7 @@
 set -euo pipefail
 bin=$1; src=$2; build=$3
 gen=$build/bench/distillscan-gen
-[[ -x $gen ]] || { echo "SKIP: $gen not built (DISTILLSCAN_BENCH=OFF)"; exit 0; }
+[[ -x $gen ]] || { echo "SKIP: $gen not built (DISTILLSCAN_BENCH=OFF)"; exit 77; }  # ctest: Skipped, not Passed
 seeds=${SEEDS:-"11 12 13"}
 accounts=${ACCOUNTS:-250}
 hours=${HOURS:-24}

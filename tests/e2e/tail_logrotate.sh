@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# logrotate (the Debian package) rotating a file that `tail` follows, at a
+# high write rate, in `create` and in `copytruncate` mode.
+#  create:       every line written is processed exactly once:
+#                records == lines written, no errors.
+#  copytruncate: logrotate copies the file, then truncates it; lines the
+#                writer appends between the copy and the truncate are in
+#                neither file (the inherent race of copytruncate). What is
+#                guaranteed: every line that is on disk at the end (copies +
+#                current file) is processed, none twice:
+#                lines on disk <= records <= lines written.
+# Usage: tail_logrotate.sh DISTILLSCAN SOURCE_DIR BUILD_DIR
+set -euo pipefail
+bin=$1; src=$2; build=$3
+command -v logrotate >/dev/null || command -v /usr/sbin/logrotate >/dev/null ||
+  { echo "FAIL: logrotate is not installed (scripts/install-deps.sh installs it)"; exit 1; }
+LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
+work=$(mktemp -d)
+tailpid=""; writerpid=""
+cleanup() { [[ -n $tailpid ]] && kill -9 "$tailpid" 2>/dev/null; [[ -n $writerpid ]] && kill "$writerpid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+run_mode() {  # mode: create | copytruncate
+  local mode=$1 d=$work/$1
+  mkdir -p "$d/logs"
+  cat > "$d/logrotate.conf" <<CONF
+$d/logs/app.jsonl {
+  rotate 1000
+  $mode
+  missingok
+  nocompress
+}
+CONF
+  : > "$d/logs/app.jsonl"
+  "$bin" tail -j 2 --metrics-listen off --state-dir "$d/state" --checkpoint-interval 1 \
+    --stats "$d/tail.stats" -o "$d/tail.alerts" "$d/logs/app.jsonl" 2> "$d/tail.err" &
+  tailpid=$!
+  # Writer: ~40k lines/s for 4 s, whole lines per write(). In create mode it
+  # reopens the path for every batch (so it follows the rename); in
+  # copytruncate mode it keeps one O_APPEND descriptor, as such apps do.
+  python3 - "$d/logs/app.jsonl" "$mode" > "$d/written" <<'PY' &
+import os, sys, time
+path, mode = sys.argv[1], sys.argv[2]
+n, t0 = 0, time.time()
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+while time.time() - t0 < 4.0:
+    batch = []
+    for _ in range(400):
+        batch.append('{"timestamp":"2026-11-28T10:%02d:%02dZ","account_id":"acct-%d","request_id":"r%d",'
+                     '"request":{"model":"m","messages":[{"role":"user","content":"hello %d"}]}}\n'
+                     % ((n // 60000) % 60, (n // 1000) % 60, n % 97, n, n))
+        n += 1
+    if mode == 'create':
+        fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(fd2, ''.join(batch).encode()); os.close(fd2)
+    else:
+        os.write(fd, ''.join(batch).encode())
+    time.sleep(0.01)
+print(n)
+PY
+  writerpid=$!
+  local rotations=0
+  while kill -0 "$writerpid" 2>/dev/null; do
+    sleep 0.4
+    "$LOGROTATE" -f -s "$d/logrotate.state" "$d/logrotate.conf" && rotations=$((rotations + 1))
+  done
+  wait "$writerpid"; writerpid=""
+  local written; written=$(cat "$d/written")
+  local on_disk; on_disk=$(cat "$d"/logs/app.jsonl* | wc -l)
+  # Wait until the tailer has caught up with what is on disk (bounded), then stop it.
+  for _ in $(seq 1 200); do
+    [[ -s $d/tail.stats ]] && (( $(jq .lines "$d/tail.stats") >= on_disk )) && break
+    sleep 0.1
+  done
+  sleep 1.2  # one more checkpoint interval, so a late extra line would show up (never a pass condition)
+  kill -TERM "$tailpid"; local rc=0; wait "$tailpid" || rc=$?; tailpid=""
+  (( rc == 0 )) || { echo "FAIL: $mode: tail exited $rc"; cat "$d/tail.err"; return 1; }
+  local lines records errors
+  lines=$(jq .lines "$d/tail.stats"); records=$(jq .records "$d/tail.stats")
+  errors=$(jq '[.errors[]] | add // 0' "$d/tail.stats")
+  echo "$mode: $rotations rotations, $written lines written, $on_disk on disk, $records records, $errors errors" \
+       "(tail: $(jq -c '{rotations: .tail.rotations, truncations: .tail.truncations, recovered_copies: .tail.recovered_copies}' "$d/tail.stats"))"
+  (( rotations >= 5 )) || { echo "FAIL: $mode: only $rotations rotations"; return 1; }
+  if [[ $mode == create ]]; then
+    (( written == on_disk )) || { echo "FAIL: create: the writer lost lines?"; return 1; }
+    (( records == written && errors == 0 )) || { echo "FAIL: create: records $records != written $written (errors $errors)"; return 1; }
+  else
+    (( lines == records + errors )) || { echo "FAIL: copytruncate: accounting"; return 1; }
+    (( records >= on_disk )) || { echo "FAIL: copytruncate: $records records < $on_disk lines on disk (lost lines)"; return 1; }
+    (( records <= written )) || { echo "FAIL: copytruncate: $records records > $written written (duplicates)"; return 1; }
+    (( $(jq .tail.truncations "$d/tail.stats") >= 1 )) || { echo "FAIL: copytruncate: no truncation noticed"; return 1; }
+  fi
+  echo "ok: $mode"
+}
+
+run_mode create
+run_mode copytruncate
