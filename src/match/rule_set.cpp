@@ -5,6 +5,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <unordered_map>
@@ -362,6 +363,7 @@ RuleScanner::RuleScanner(std::shared_ptr<const RuleSet> rules) : rules_(std::mov
     hs_scratch_t* s = nullptr;
     if (hs_clone_scratch(as_scratch(rules_->proto_scratch_), &s) != HS_SUCCESS) throw std::bad_alloc();
     scratch_ = s;
+    cache_ = std::make_unique<CacheEntry[]>(kCacheEntries);
   }
 }
 
@@ -370,20 +372,51 @@ RuleScanner::~RuleScanner() {
 }
 
 RuleScanner::RuleScanner(RuleScanner&& other) noexcept
-    : rules_(std::move(other.rules_)), scratch_(std::exchange(other.scratch_, nullptr)) {}
+    : rules_(std::move(other.rules_)),
+      scratch_(std::exchange(other.scratch_, nullptr)),
+      cache_(std::move(other.cache_)),
+      stats_(other.stats_) {}
 
 RuleScanner& RuleScanner::operator=(RuleScanner&& other) noexcept {
   if (this != &other) {
     if (scratch_ != nullptr) hs_free_scratch(as_scratch(scratch_));
     rules_ = std::move(other.rules_);
     scratch_ = std::exchange(other.scratch_, nullptr);
+    cache_ = std::move(other.cache_);
+    stats_ = other.stats_;
   }
   return *this;
 }
 
 void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
                        uint32_t& categories) noexcept {
-  if (rules_) rules_->scan_with(scratch_, text, field, hits, categories);
+  if (!rules_) return;
+  if (text.size() < kCacheMinBytes || !cache_ || (rules_->field_union_ & field_bit(field)) == 0) {
+    rules_->scan_with(scratch_, text, field, hits, categories);
+    return;
+  }
+  uint64_t head = 0, tail = 0;
+  std::memcpy(&head, text.data(), 8);
+  std::memcpy(&tail, text.data() + text.size() - 8, 8);
+  uint64_t key = hash_str(text, kHashSeed + static_cast<uint64_t>(field));  // never 0
+  CacheEntry& e = cache_[key % kCacheEntries];
+  ++stats_.lookups;
+  if (e.key == key && e.len == text.size() && e.head == head && e.tail == tail) {
+    ++stats_.hits;
+    stats_.bytes_skipped += text.size();
+    hits |= e.hits;
+    categories |= e.categories;
+    return;
+  }
+  e.key = key;
+  e.len = text.size();
+  e.head = head;
+  e.tail = tail;
+  e.hits.reset();
+  e.categories = 0;
+  rules_->scan_with(scratch_, text, field, e.hits, e.categories);
+  hits |= e.hits;
+  categories |= e.categories;
 }
 
 }  // namespace ds

@@ -76,9 +76,34 @@ class RuleScanner final : public TextScanner {
   void scan(std::string_view text, TextField field, RuleBits& hits, uint32_t& categories) noexcept override;
   const RuleSet& rules() const { return *rules_; }
 
+  // Result cache for repeated texts (a shared system prompt, the earlier turns
+  // a chat client re-sends with every request): a fixed, direct-mapped table
+  // allocated once, keyed by field, length, a 64-bit hash and the first and
+  // last 8 bytes of the text. A hit returns the bits the scan gave that text
+  // before, so results are identical to scanning (and independent of which
+  // worker saw the text first). Texts shorter than kCacheMinBytes are always
+  // scanned: hashing them would cost about what the scan costs.
+  static constexpr size_t kCacheEntries = 4096;
+  static constexpr size_t kCacheMinBytes = 256;
+  struct CacheStats {
+    uint64_t lookups = 0;
+    uint64_t hits = 0;
+    uint64_t bytes_skipped = 0;  // text bytes not scanned thanks to a hit
+  };
+  const CacheStats& cache_stats() const { return stats_; }
+
  private:
+  struct CacheEntry {
+    uint64_t key = 0;  // 0 = empty
+    uint64_t len = 0;
+    uint64_t head = 0, tail = 0;
+    RuleBits hits;
+    uint32_t categories = 0;
+  };
   std::shared_ptr<const RuleSet> rules_;
   void* scratch_ = nullptr;  // hs_scratch_t*
+  std::unique_ptr<CacheEntry[]> cache_;
+  CacheStats stats_;
 };
 
 class RuleSet {

@@ -565,3 +565,49 @@ TEST_CASE("empty text and unused fields are no-ops", "[match]") {
   CHECK(hits.none());
   CHECK(cats == 0u);
 }
+
+TEST_CASE("scan result cache: repeated long texts hit, and a hit gives exactly the scan's bits", "[match][cache]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "hello\\s+world", "[system, user]", "a") +
+                     rule_yaml("r2", "secret\\s+plan", "[user]", "b"));
+  RuleScanner scanner(set);
+  const std::string filler(RuleScanner::kCacheMinBytes, 'x');
+  const std::string both = "hello world " + filler + " secret plan";
+  const std::string one = "hello world " + filler + " secret clan";  // same length, differs inside
+  REQUIRE(one.size() == both.size());
+
+  ScanResult a = scan(scanner, both, TextField::user);
+  CHECK(a.hits.test(0));
+  CHECK(a.hits.test(1));
+  CHECK(scanner.cache_stats().hits == 0);
+
+  ScanResult b = scan(scanner, both, TextField::user);  // cached
+  CHECK(scanner.cache_stats().hits == 1);
+  CHECK(b.hits == a.hits);
+  CHECK(b.categories == a.categories);
+
+  ScanResult c = scan(scanner, one, TextField::user);  // same length and edges, other text: scanned
+  CHECK(scanner.cache_stats().hits == 1);
+  CHECK(c.hits.test(0));
+  CHECK_FALSE(c.hits.test(1));
+
+  // The same text as another field is another entry: r2 does not apply to system.
+  ScanResult d = scan(scanner, both, TextField::system);
+  CHECK(scanner.cache_stats().hits == 1);
+  CHECK(d.hits.test(0));
+  CHECK_FALSE(d.hits.test(1));
+
+  // A hit ORs into what the event already has, like a scan does.
+  ScanResult e;
+  e.hits.set(7);
+  scanner.scan(both, TextField::user, e.hits, e.categories);
+  CHECK(scanner.cache_stats().hits == 2);
+  CHECK(e.hits.test(7));
+  CHECK(e.hits.test(0));
+  CHECK(e.hits.test(1));
+
+  // Short texts are never cached.
+  const uint64_t lookups = scanner.cache_stats().lookups;
+  scan(scanner, "hello world", TextField::user);
+  scan(scanner, "hello world", TextField::user);
+  CHECK(scanner.cache_stats().lookups == lookups);
+}
