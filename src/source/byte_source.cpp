@@ -4,6 +4,7 @@
 #include "source/byte_source.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -69,6 +70,18 @@ class RawInput {
     return r;
   }
 
+  // A non-regular fd (pipe, socket, tty) with no data ready right now.
+  bool would_block() const {
+    if (eof_) return false;
+    if (regular_ < 0) {
+      struct stat st {};
+      regular_ = (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) ? 1 : 0;
+    }
+    if (regular_ == 1) return false;
+    struct pollfd pfd {fd_, POLLIN, 0};
+    return ::poll(&pfd, 1, 0) == 0;
+  }
+
   const char* data() const { return buf_.get() + pos_; }
   size_t available() const { return len_ - pos_; }
   void consume(size_t n) { pos_ += n; }
@@ -91,6 +104,7 @@ class RawInput {
   size_t pos_ = 0;
   size_t len_ = 0;
   bool eof_ = false;
+  mutable int regular_ = -1;  // -1 unknown, 0 no, 1 regular file
   std::string error_;
 };
 
@@ -122,6 +136,7 @@ class FileSource : public ByteSource {
 class PlainSource final : public FileSource {
  public:
   using FileSource::FileSource;
+  bool would_block() const override { return !failed_ && in_->available() == 0 && in_->would_block(); }
   long read(char* dst, size_t n) override {
     if (failed_) return -1;
     if (n == 0) return 0;

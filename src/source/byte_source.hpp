@@ -23,6 +23,12 @@ class ByteSource {
   virtual uint64_t raw_bytes_read() const = 0;
   // Size of the underlying file if known (0 for pipes), for progress/ETA.
   virtual uint64_t raw_size() const = 0;
+  // True when the next read() would block: a pipe, socket or terminal with
+  // nothing buffered and nothing ready (poll with timeout 0). The framer then
+  // hands over the complete lines it has instead of waiting for a full chunk,
+  // so `tail -F log | distillscan scan -` alerts as lines arrive. Regular
+  // files and compressed inputs never report it (they are read to the end).
+  virtual bool would_block() const { return false; }
 };
 
 enum class Compression { none, gzip, zstd };

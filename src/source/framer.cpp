@@ -95,6 +95,8 @@ bool Framer::next(Chunk& out) {
     }
     if (line_start > start && size - start >= chunk) return deliver(out, start, line_start, size, false);
     if (eof_) return finish(out, start, line_start, size);
+    // A live pipe with nothing more ready: hand over the complete lines now.
+    if (line_start > start && src_.would_block()) return deliver(out, start, line_start, size, false);
 
     if (start > 0) {  // make room at the end
       std::memmove(p, p + start, size - start);

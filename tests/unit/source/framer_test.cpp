@@ -3,7 +3,12 @@
 // accounting at the limit.
 #include "source/framer.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <future>
+#include <thread>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
@@ -429,4 +434,40 @@ TEST_CASE("framer: a read error before any complete line fails at once", "[frame
   ds::Chunk c;
   CHECK_FALSE(framer.next(c));
   CHECK(framer.failed());
+}
+
+// A live pipe (`tail -F log | distillscan scan -`): the complete lines that
+// have arrived are handed over at once, not after a full chunk or at EOF.
+TEST_CASE("framer: a live pipe delivers its complete lines without waiting for more", "[framer][pipe]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const std::string first = "{\"a\":1}\n{\"a\":2}\n{\"a\":";  // two lines and a partial one
+  REQUIRE(::write(fds[1], first.data(), first.size()) == static_cast<ssize_t>(first.size()));
+  // open_input("-") reads stdin: point fd 0 at the pipe for the test.
+  const int saved = ::dup(0);
+  REQUIRE(::dup2(fds[0], 0) == 0);
+  ::close(fds[0]);
+  auto src = ds::open_input("-");
+  REQUIRE(src);
+  ds::Framer framer(**src, ds::FramerOptions{}, 0);  // 4 MiB chunks
+  std::promise<std::string> got;
+  auto fut = got.get_future();
+  ds::Chunk c;
+  std::thread t([&] {
+    bool ok = framer.next(c);
+    got.set_value(ok ? std::string(c.buf.data(), c.buf.size()) : std::string("<end>"));
+  });
+  // Without the early hand-over next() blocks until the pipe closes.
+  const bool early = fut.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  const std::string rest = "3}\n";
+  REQUIRE(::write(fds[1], rest.data(), rest.size()) == static_cast<ssize_t>(rest.size()));
+  ::close(fds[1]);
+  t.join();
+  CHECK(early);
+  CHECK(fut.get() == "{\"a\":1}\n{\"a\":2}\n");
+  std::string tail;
+  while (framer.next(c)) tail.append(c.buf.data(), c.buf.size());
+  CHECK(tail == "{\"a\":3}\n");
+  ::dup2(saved, 0);
+  ::close(saved);
 }
