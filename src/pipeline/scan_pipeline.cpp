@@ -287,7 +287,7 @@ class FileListProducer final : public ChunkProducer {
         framer_.emplace(*src_, opt_, static_cast<uint32_t>(i_));
       }
       if (framer_->next(out)) return Produce::chunk;
-      if (framer_->failed()) errors_.push_back(inputs_[i_] + ": " + framer_->error());
+      if (framer_->failed()) errors_.push_back(framer_->error());  // names the input already
       raw_done_ += src_->raw_bytes_read();
       framer_.reset();
       src_.reset();
@@ -444,6 +444,7 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
       if (a.line_in_chunk != b.line_in_chunk) return a.line_in_chunk < b.line_in_chunk;
       return a.id < b.id;
     });
+    if (live && hooks.on_batch) hooks.on_batch(s.batch);
     for (const auto& a : merged) sink.write(a);
     if (m.opt.metrics) for (const auto& a : merged) m.opt.metrics->on_alert(a);  // metrics
     stats.alerts += merged.size();

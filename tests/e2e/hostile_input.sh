@@ -315,6 +315,7 @@ for ext in gz zst; do
   if scan "trunc_$ext" 1 "$work/trunc.$ext" "$work/one.jsonl"; then
     if grep -q "trunc.$ext.*truncated" "$work/trunc_$ext.err"; then ok "trunc_$ext: $(head -1 "$work/trunc_$ext.err")"
     else bad "trunc_$ext: message does not name the file: $(head -3 "$work/trunc_$ext.err")"; fi
+    if grep -q "trunc.$ext: .*trunc.$ext: " "$work/trunc_$ext.err"; then bad "trunc_$ext: file named twice: $(head -1 "$work/trunc_$ext.err")"; fi
     expect "trunc_$ext" lines $(( complete + 1 ))
     expect "trunc_$ext" records $(( complete + 1 ))
     expect "trunc_$ext" input_errors 1
