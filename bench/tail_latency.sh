@@ -61,6 +61,9 @@ for now, ts in arrivals:
     k = bisect.bisect_left(keys, ms)
     if k < len(batches): lat.append(now - batches[k][1])
 lat.sort()
+if not lat:
+    sys.exit(f"FAIL: no alert arrived ({len(arrivals)} alert lines read, {len(batches)} batches written): "
+             "nothing to measure (is the tailer running, do the rules fire on this corpus?)")
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
 print(f"{len(lines)} lines in {elapsed:.2f}s ({len(lines)/elapsed:,.0f} lines/s requested {rate:,}); "
       f"{len(lat)} alerts: append->alert p50 {q(.5):.1f} ms, p99 {q(.99):.1f} ms, max {lat[-1]*1000:.1f} ms")

@@ -145,7 +145,10 @@ int run_tail(const TailArgs& args) {
   std::optional<Checkpoint> ckpt;
   if (!args.state_dir.empty()) {
     std::error_code ec;
-    std::filesystem::create_directories(args.state_dir, ec);
+    // Owner only: checkpoints hold account ids and positions in private logs.
+    if (std::filesystem::create_directories(args.state_dir, ec) && !ec)
+      std::filesystem::permissions(args.state_dir, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
     if (ec) {
       std::fprintf(stderr, "distillscan: --state-dir %s: %s\n", args.state_dir.c_str(), ec.message().c_str());
       return 2;
@@ -265,10 +268,26 @@ int run_tail(const TailArgs& args) {
   // checkpoint counts as processed can be lost), then the checkpoint, then stats.
   bool final_ok = true;
   hooks.on_alerts_written = [primary] { (void)primary->flush(); };
+  // A descriptor of the alerts file for fdatasync before each checkpoint (it
+  // syncs what was written through any descriptor of the file).
+  const int alerts_sync_fd =
+      args.alerts == "-" ? -1 : ::open(args.alerts.c_str(), O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
-    if (auto f = primary->flush(); !f) std::fprintf(stderr, "distillscan: %s\n", f.error().message.c_str());
+    bool alerts_ok = true;
+    if (auto f = primary->flush(); !f) {
+      alerts_ok = false;
+      std::fprintf(stderr, "distillscan: %s\n", f.error().message.c_str());
+    } else if (alerts_sync_fd >= 0 && ::fdatasync(alerts_sync_fd) != 0 && errno != EINVAL && errno != EROFS) {
+      alerts_ok = false;
+      std::fprintf(stderr, "distillscan: %s: fdatasync: %s\n", args.alerts.c_str(), std::strerror(errno));
+    }
     bool ok_now = true;
-    if (!ckpt_path.empty()) {
+    if (!ckpt_path.empty() && !alerts_ok) {
+      // The checkpoint would count lines whose alerts may be lost: keep the previous one.
+      ok_now = false;
+      if (cc.failed.fetch_add(1) % 100 == 0)
+        std::fprintf(stderr, "distillscan: checkpoint skipped: the alerts could not be written out\n");
+    } else if (!ckpt_path.empty()) {
       Checkpoint c;
       c.files = follower.checkpoint();
       c.stats = snap.stats;

@@ -67,6 +67,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
     put_u64(pl, f.offset);
     pl.push_back(static_cast<char>(f.rotated));
     pl.push_back(static_cast<char>(f.done));
+    pl.push_back(static_cast<char>(f.copy));  // version 2
   }
   const RunStats& s = c.stats;
   put_u64(pl, s.lines);
@@ -103,8 +104,8 @@ Result<Checkpoint> decode_checkpoint(std::string_view d, const std::string& name
   uint32_t version = h.u32();
   h.u32();
   uint64_t len = h.u64();
-  if (version != kCheckpointVersion)
-    return fail("checkpoint version " + std::to_string(version) + " is not supported (this build reads version " +
+  if (version != kCheckpointVersion && version != 1)  // 1: no per-file `copy` byte
+    return fail("checkpoint version " + std::to_string(version) + " is not supported (this build reads versions 1 to " +
                 std::to_string(kCheckpointVersion) + ")");
   if (len != d.size() - 32) return fail("truncated or trailing bytes (corrupt checkpoint)");
   Reader cs{d, d.size() - 8};
@@ -124,6 +125,7 @@ Result<Checkpoint> decode_checkpoint(std::string_view d, const std::string& name
     f.offset = r.u64();
     f.rotated = r.u(1) != 0;
     f.done = r.u(1) != 0;
+    if (version >= 2) f.copy = r.u(1) != 0;
     if (f.id.fp_len > kFingerprintBytes) return fail("bad fingerprint length");
     c.files.push_back(std::move(f));
   }

@@ -1,11 +1,11 @@
 // Tail checkpoints: per-file positions, cumulative run statistics and the
 // detector state (detect/state_io.hpp), in one file written atomically.
 //
-// File format (version 1), integers little-endian, fixed width:
+// File format (version 2; version 1 -- without the `copy` byte -- is still read), integers little-endian, fixed width:
 //   magic "DSTAILCK" | u32 version | u32 reserved | u64 payload length
 //   | payload | u64 checksum (hash_bytes of every byte before it)
 // payload: u32 files, per file { str path, u64 dev, u64 ino, u32 fp_len,
-//   u64 fp_hash, u64 offset, u8 rotated, u8 done }
+//   u64 fp_hash, u64 offset, u8 rotated, u8 done, u8 copy }
 //   | stats { u64 lines, records, bytes, field_type_errors, alerts,
 //             u32 n + n x u64 errors (by ErrorReason), u32 m + m x u64 rule_matches,
 //             f64 seconds }
@@ -24,7 +24,7 @@
 
 namespace ds {
 
-inline constexpr uint32_t kCheckpointVersion = 1;
+inline constexpr uint32_t kCheckpointVersion = 2;
 
 struct Checkpoint {
   std::vector<FilePosition> files;

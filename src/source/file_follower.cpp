@@ -5,6 +5,14 @@
 // - After every read the fingerprint is verified, so a copytruncate whose
 //   file has regrown past our offset is still noticed before garbage is
 //   handed over.
+// - Each entry keeps its first bytes (`head`, up to 256): copies are told by
+//   comparing first bytes, also while a copy is still shorter than 256 bytes
+//   (a proper prefix of a followed file is not read until it tells).
+// - A new file (glob match) is `unconfirmed` until its first read, where it
+//   is classified: a copy of a truncated file ("awaiting copy": finished
+//   from the old offset), a copy of a followed or finished file (remembered
+//   as read, never resumed), maybe a copy still being written (waits, at
+//   most rotate_wait), or a new file.
 #include "source/file_follower.hpp"
 
 #include <dirent.h>
@@ -20,7 +28,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <deque>
 #include <list>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/hash.hpp"
 
@@ -76,15 +87,21 @@ bool fingerprint_matches(int fd, const FileIdentity& id) {
 
 struct FileFollower::Impl {
   struct Entry {
-    std::string path;  // followed path
+    std::string path;  // followed path (for a copy: its own path)
     FileIdentity id;
+    std::string head;  // the first id.fp_len bytes, when known (not for restored finished files)
     int fd = -1;
     uint64_t offset = 0;     // end of the last line handed over
     uint64_t last_size = 0;  // size at the last fstat
     bool rotated = false;
     bool done = false;
-    bool copy = false;            // a copytruncate copy: leave at EOF
-    bool successor_seen = false;  // a new file at `path` had data
+    // A copytruncate copy. Open: being finished from the original's offset
+    // (left at EOF). Done: its lines came from the original (never resumed).
+    bool copy = false;
+    bool confirmed = true;      // false: new, nothing handed over, not yet checked for being a copy
+    bool force_finish = false;  // too many rotated files draining: leave at EOF
+    int64_t seen_ctime = 0;     // finished files: stat at the last check (0 = unknown)
+    uint64_t seen_size = 0;
     Clock::time_point last_growth{};
     Clock::time_point last_active{};
     uint64_t order = 0;
@@ -92,6 +109,29 @@ struct FileFollower::Impl {
     bool skipping = false;
     uint64_t skip_pos = 0;
   };
+  // A truncated file whose copy was not found (yet): a copy appearing later
+  // is finished from `offset`.
+  struct Awaiting {
+    std::string dir;
+    FileIdentity id;
+    std::string head;
+    uint64_t offset = 0;
+  };
+  static constexpr size_t kMaxAwaiting = 16;
+  // A finished file dropped beyond max_files: not read again unless it grows.
+  struct Forgotten {
+    FileIdentity id;
+    uint64_t offset = 0;
+    bool copy = false;
+    int64_t ctime = 0;
+    uint64_t size = 0;
+  };
+  struct InodeHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t>& k) const noexcept {
+      return std::hash<uint64_t>()(k.first * 0x9E3779B97F4A7C15ull ^ k.second);
+    }
+  };
+  using InodeKey = std::pair<uint64_t, uint64_t>;
 
   FollowerOptions opt;
   std::list<Entry> entries;  // stable addresses: entries are added while others are referenced
@@ -105,6 +145,11 @@ struct FileFollower::Impl {
   Clock::time_point last_lag{};
   std::vector<FilePosition> pending_restore;
   bool restore_pending = false;
+  std::deque<Awaiting> awaiting;
+  std::unordered_map<InodeKey, Forgotten, InodeHash> forgotten;
+  std::deque<InodeKey> forgotten_order;
+  size_t forgotten_cap = 0;
+  std::unordered_set<InodeKey, InodeHash> refused;
   FollowerCounters ctr;
 
   mutable std::mutex snap_mu;  // guards the snapshots below
@@ -116,6 +161,7 @@ struct FileFollower::Impl {
     opt.chunk_bytes = std::max<size_t>(opt.chunk_bytes, 1);
     opt.max_line_bytes = std::max<size_t>(std::min<size_t>(opt.max_line_bytes, SIZE_MAX / 4), 1);
     opt.max_files = std::max<size_t>(opt.max_files, 1);
+    forgotten_cap = std::max<size_t>(256, 4 * opt.max_files);
     if (opt.use_inotify) ifd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     add_watches();
   }
@@ -147,33 +193,49 @@ struct FileFollower::Impl {
     return nullptr;
   }
 
-  bool blocked(const Entry& e) const {
-    if (e.rotated) return false;
-    for (const auto& o : entries)
-      if (&o != &e && o.rotated && !o.done && o.fd >= 0 && o.path == e.path) return true;
-    return false;
-  }
-
-  // Room for one more entry: forget the least recently active finished one.
+  // Room for one more entry: forget the least recently active finished one
+  // (its identity and final offset are remembered in `forgotten`).
   bool make_room() {
     if (entries.size() < opt.max_files) return true;
     auto victim = entries.end();
     for (auto it = entries.begin(); it != entries.end(); ++it)
       if (it->done && (victim == entries.end() || it->last_active < victim->last_active)) victim = it;
     if (victim == entries.end()) return false;
+    if (victim->id.ino != 0) remember_forgotten(*victim);
     entries.erase(victim);
     ++ctr.files_forgotten;
     return true;
   }
 
+  void remember_forgotten(const Entry& e) {
+    InodeKey k{e.id.dev, e.id.ino};
+    if (forgotten.find(k) == forgotten.end()) {
+      forgotten_order.push_back(k);
+      while (forgotten_order.size() > forgotten_cap) {
+        forgotten.erase(forgotten_order.front());
+        forgotten_order.pop_front();
+      }
+    }
+    forgotten[k] = Forgotten{e.id, e.offset, e.copy, e.seen_ctime, e.seen_size};
+  }
+
+  void drop_forgotten(const InodeKey& k) {
+    if (forgotten.erase(k) == 0) return;
+    auto it = std::find(forgotten_order.begin(), forgotten_order.end(), k);
+    if (it != forgotten_order.end()) forgotten_order.erase(it);
+  }
+
   Entry* add_entry(Entry e) {
     if (!make_room()) {
       if (e.fd >= 0) ::close(e.fd);
-      if (ctr.files_refused++ == 0)
+      InodeKey k{e.id.dev, e.id.ino};
+      if (refused.size() >= 65536) refused.clear();  // bounded (a file may then be counted again)
+      if (refused.insert(k).second && ctr.files_refused++ == 0)
         std::fprintf(stderr, "distillscan: tail: more than %zu files to follow; %s not followed\n", opt.max_files,
                      e.path.c_str());
       return nullptr;
     }
+    refused.erase({e.id.dev, e.id.ino});
     e.order = next_order++;
     e.last_active = e.last_growth = Clock::now();
     entries.push_back(std::move(e));
@@ -182,80 +244,233 @@ struct FileFollower::Impl {
 
   static int open_ro(const std::string& p) { return ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW); }
 
-  // Is the file behind `fd` (of `size` bytes) a copy of a tracked file (same
-  // first bytes, other inode)? Then it must not be read from its start.
-  const Entry* copy_of(int fd, uint64_t size, uint64_t ino) {
-    for (const auto& e : entries) {
-      if (e.id.ino == ino || e.id.fp_len < 64 || e.id.fp_len > size) continue;
-      if (fingerprint_matches(fd, e.id)) return &e;
+  static int64_t ctime_of(const struct stat& st) {
+    return static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  }
+
+  // Reads the first min(size, kFingerprintBytes) bytes of `fd` into `head`.
+  static bool read_head(int fd, std::string& head) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return false;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(static_cast<uint64_t>(st.st_size), kFingerprintBytes));
+    head.resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(fd, head.data() + got, n - got, static_cast<off_t>(got));
+      if (r <= 0) break;
+      got += static_cast<size_t>(r);
     }
-    return nullptr;
+    head.resize(got);
+    return true;
+  }
+
+  // Identity (dev, inode, fingerprint) and first bytes of an entry's open file.
+  static bool load_head(Entry& e) {
+    struct stat st {};
+    if (::fstat(e.fd, &st) != 0 || !read_head(e.fd, e.head)) return false;
+    e.id.dev = static_cast<uint64_t>(st.st_dev);
+    e.id.ino = static_cast<uint64_t>(st.st_ino);
+    e.id.fp_len = static_cast<uint32_t>(e.head.size());
+    e.id.fp_hash = e.head.empty() ? 0 : hash_bytes(e.head.data(), e.head.size());
+    return true;
+  }
+
+  // Does a file starting with `h` (its first min(size, 256) bytes) start
+  // with the bytes identified by (`id`, `ohead`)? 2: yes; 1: `h` is shorter
+  // and a prefix of them (a copy being written?); 0: no.
+  static int prefix_match(const std::string& h, const FileIdentity& id, const std::string& ohead) {
+    if (id.fp_len == 0 || h.empty()) return 0;
+    if (!ohead.empty()) {
+      if (h.size() >= ohead.size()) return std::memcmp(h.data(), ohead.data(), ohead.size()) == 0 ? 2 : 0;
+      return std::memcmp(h.data(), ohead.data(), h.size()) == 0 ? 1 : 0;
+    }
+    if (h.size() < id.fp_len) return 0;  // only the hash is known: cannot tell yet
+    return hash_bytes(h.data(), id.fp_len) == id.fp_hash ? 2 : 0;
+  }
+
+  static std::string base_of(const std::string& p) {
+    auto pos = p.rfind('/');
+    return pos == std::string::npos ? p : p.substr(pos + 1);
+  }
+
+  // A short fingerprint (a file under 64 bytes) identifies a copy only when
+  // the name says so too (app.jsonl -> app.jsonl.1, app.jsonl-20261128).
+  static bool plausible_copy(const Entry& orig, const std::string& copy_path) {
+    if (orig.id.fp_len >= 64) return true;
+    if (dir_of(orig.path) != dir_of(copy_path)) return false;
+    std::string a = base_of(orig.path), b = base_of(copy_path);
+    return b.size() > a.size() && b.compare(0, a.size(), a) == 0;
+  }
+
+  // A new file's first read: is it a copy of a followed (or truncated) file?
+  // Returns false when it must not be read (yet).
+  bool classify(Entry& n, Clock::time_point now) {
+    if (!load_head(n)) return false;
+    if (n.head.empty()) return false;  // empty: nothing to tell, nothing to read
+    const std::string dir = dir_of(n.path);
+    bool maybe = false;
+    for (auto it = awaiting.begin(); it != awaiting.end(); ++it) {
+      if (it->dir != dir || it->id.ino == n.id.ino) continue;
+      int m = prefix_match(n.head, it->id, it->head);
+      if (m == 1) maybe = true;
+      if (m != 2) continue;
+      // The copy of a file truncated earlier: finish it from the old offset.
+      ++ctr.recovered_copies;
+      const uint64_t off = it->offset;
+      awaiting.erase(it);
+      n.copy = n.rotated = true;
+      n.confirmed = true;
+      if (n.last_size <= off) {
+        n.offset = n.last_size;
+        close_done(n, now);
+        return false;
+      }
+      n.offset = off;
+      return true;
+    }
+    for (const auto& e : entries) {
+      if (&e == &n || (e.id.dev == n.id.dev && e.id.ino == n.id.ino) || !e.confirmed || e.id.fp_len == 0) continue;
+      if (!plausible_copy(e, n.path)) continue;
+      int m = prefix_match(n.head, e.id, e.head);
+      if (m == 1 && !e.done) maybe = true;
+      if (m != 2) continue;
+      // A copy of a followed file (its original not yet seen truncated) or of a
+      // finished one: its lines come from the original. Remember it as such.
+      n.copy = true;
+      n.offset = 0;
+      close_done(n, now);
+      return false;
+    }
+    if (maybe && now - n.last_growth < opt.rotate_wait) return false;  // a copy still being written?
+    n.confirmed = true;
+    return true;
+  }
+
+  void close_done(Entry& e, Clock::time_point now) {
+    struct stat st {};
+    if (e.fd >= 0 && ::fstat(e.fd, &st) == 0) {
+      e.seen_ctime = ctime_of(st);
+      e.seen_size = static_cast<uint64_t>(st.st_size);
+    }
+    if (e.fd >= 0) ::close(e.fd);
+    e.fd = -1;
+    e.done = true;
+    e.skipping = false;
+    e.force_finish = false;
+    e.last_active = now;
+  }
+
+  // Inode `key` shows up at `path` while we remember it as finished: the same
+  // file (read on if it grew) or a reused inode (a new file)? Returns true
+  // when it is handled; false when it is a new file.
+  bool recheck_finished(Entry& e, const std::string& path, const struct stat& st, Clock::time_point now) {
+    if (e.seen_ctime == ctime_of(st) && e.seen_size == static_cast<uint64_t>(st.st_size)) return true;
+    int fd = open_ro(path);
+    if (fd < 0) return true;
+    if (!fingerprint_matches(fd, e.id)) {  // inode reused by other content: forget the old file
+      ::close(fd);
+      return false;
+    }
+    e.seen_ctime = ctime_of(st);
+    e.seen_size = static_cast<uint64_t>(st.st_size);
+    if (e.copy || static_cast<uint64_t>(st.st_size) <= e.offset) {
+      ::close(fd);
+      return true;
+    }
+    // A finished file that grew again is read on from where it was left.
+    e.fd = fd;
+    e.done = false;
+    e.rotated = path != e.path;
+    e.confirmed = true;
+    e.last_growth = e.last_active = now;
+    if (e.head.empty() || e.head.size() < e.id.fp_len) load_head(e);
+    return true;
   }
 
   void discover(const std::string& path, Clock::time_point now) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    Entry* e = find_inode(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-    if (e) {
-      // Known. A finished file that grew again is read on from where it was left.
-      if (e->done && static_cast<uint64_t>(st.st_size) > e->offset) {
-        int fd = open_ro(path);
-        if (fd < 0) return;
-        if (!fingerprint_matches(fd, e->id)) {  // inode reused by other content: a new file
+    const InodeKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+    if (Entry* e = find_inode(key.first, key.second)) {
+      if (!e->done) return;
+      if (recheck_finished(*e, path, st, now)) return;
+      for (auto it = entries.begin(); it != entries.end(); ++it)
+        if (&*it == e) {
+          entries.erase(it);
+          break;
+        }
+    }
+    Entry n;
+    n.path = path;
+    if (auto f = forgotten.find(key); f != forgotten.end()) {
+      Forgotten& g = f->second;
+      if (g.ctime == ctime_of(st) && g.size == static_cast<uint64_t>(st.st_size)) return;  // unchanged
+      int fd = open_ro(path);
+      if (fd < 0) return;
+      if (fingerprint_matches(fd, g.id)) {
+        g.ctime = ctime_of(st);
+        g.size = static_cast<uint64_t>(st.st_size);
+        if (g.copy || g.size <= g.offset) {
           ::close(fd);
-          e->done = true;
-          e->id.ino = 0;  // forget it; found again as new below on the next refresh
           return;
         }
-        e->fd = fd;
-        e->done = false;
-        e->rotated = path != e->path;
-        e->copy = false;
-        e->successor_seen = false;
-        e->last_growth = e->last_active = now;
+        // It grew: follow it again from where it was left.
+        n.id = g.id;
+        n.offset = g.offset;
+        n.rotated = true;
+        n.fd = fd;
+        load_head(n);
+        n.last_size = g.size;
+        drop_forgotten(key);
+        if (add_entry(std::move(n))) ++ctr.files_opened;
+        return;
       }
-      return;
+      ::close(fd);
+      drop_forgotten(key);  // inode reused: a new file
     }
     int fd = open_ro(path);
     if (fd < 0) {
       ++ctr.open_errors;
       return;
     }
-    Entry n;
-    n.path = path;
     n.fd = fd;
-    if (!file_identity(fd, n.id)) {
+    if (!load_head(n)) {
       ::close(fd);
       ++ctr.open_errors;
       return;
     }
     n.last_size = static_cast<uint64_t>(st.st_size);
+    n.confirmed = false;
     // Resume from a checkpoint?
     for (auto it = pending_restore.begin(); it != pending_restore.end(); ++it) {
       if (it->id.dev != n.id.dev || it->id.ino != n.id.ino) continue;
-      if (fingerprint_matches(fd, it->id) && n.last_size >= it->offset) {
-        n.offset = it->offset;
-        n.path = it->path;
-        n.rotated = it->path != path;
-        n.done = it->done && n.last_size == it->offset;
-        if (n.done) {
-          ::close(n.fd);
-          n.fd = -1;
-        }
-      }
+      const FilePosition r = *it;
       pending_restore.erase(it);
-      break;
-    }
-    if (n.offset == 0 && !n.done) {
-      if (const Entry* orig = copy_of(fd, n.last_size, n.id.ino)) {
-        // A copy of a file we follow (copytruncate with a glob that matches
-        // the copy): its lines come from the original. Remember it as read.
-        (void)orig;
-        ::close(n.fd);
-        n.fd = -1;
-        n.done = true;
-        n.offset = n.last_size;
+      const bool same = fingerprint_matches(fd, r.id);
+      if (same && (r.done || n.last_size >= r.offset)) {
+        n.offset = r.offset;
+        n.path = r.path;
+        n.rotated = r.rotated || r.path != path;
+        n.copy = r.copy;
+        n.confirmed = r.offset > 0 || r.done || r.copy;
+        if (r.done && (r.copy || n.last_size <= r.offset)) {
+          close_done(n, now);
+        } else if (r.done) {
+          n.done = false;  // grew after it was finished: read on
+        }
+      } else if (!r.done && r.id.fp_len > 0) {
+        // Truncated (copytruncate) while we were down: finish the copy from the
+        // checkpointed offset, then read this file from its start.
+        ++ctr.truncations;
+        bool found = recover_copy(dir_of(path), r.id, std::string(), r.offset, n.id, now);
+        std::fprintf(stderr, "distillscan: tail: %s was truncated while distillscan was stopped; %s\n",
+                     path.c_str(),
+                     found ? "its unread tail is read from the copy"
+                           : "looking for its copy (its unread tail is lost if none appears)");
+        n.confirmed = true;
       }
+      // else: inode reused by another file since it was finished: a new file.
+      break;
     }
     if (add_entry(std::move(n)) && entries.back().fd >= 0) ++ctr.files_opened;
   }
@@ -263,7 +478,10 @@ struct FileFollower::Impl {
   // Checkpointed files not found under the patterns: rotated while we were
   // down. Look for the same inode (and first bytes) in the same directory.
   void restore_rotated() {
-    for (const auto& r : pending_restore) {
+    std::vector<FilePosition> todo;
+    todo.swap(pending_restore);
+    for (const auto& r : todo) {
+      if (find_inode(r.id.dev, r.id.ino)) continue;
       if (r.done) {  // remember finished files so a wide glob does not read them again
         Entry n;
         n.path = r.path;
@@ -271,17 +489,18 @@ struct FileFollower::Impl {
         n.offset = r.offset;
         n.done = true;
         n.rotated = true;
+        n.copy = r.copy;
         add_entry(std::move(n));
         continue;
       }
       bool found = false;
       std::error_code ec;
-      for (const auto& de : std::filesystem::directory_iterator(dir_of(r.path), ec)) {
+      std::filesystem::directory_iterator it(dir_of(r.path), ec), end;
+      for (; !ec && it != end; it.increment(ec)) {
         struct stat st {};
-        std::string p = de.path().string();
+        std::string p = it->path().string();
         if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
         if (static_cast<uint64_t>(st.st_ino) != r.id.ino || static_cast<uint64_t>(st.st_dev) != r.id.dev) continue;
-        if (find_inode(r.id.dev, r.id.ino)) break;
         int fd = open_ro(p);
         if (fd < 0) break;
         if (!fingerprint_matches(fd, r.id) || static_cast<uint64_t>(st.st_size) < r.offset) {
@@ -290,11 +509,12 @@ struct FileFollower::Impl {
         }
         Entry n;
         n.path = r.path;
-        n.id = r.id;
         n.fd = fd;
+        load_head(n);
         n.offset = r.offset;
         n.last_size = static_cast<uint64_t>(st.st_size);
         n.rotated = true;
+        n.copy = r.copy;
         if (add_entry(std::move(n))) ++ctr.files_opened;
         found = true;
         break;
@@ -302,67 +522,98 @@ struct FileFollower::Impl {
       if (!found) {
         ++ctr.restore_missing;
         std::fprintf(stderr, "distillscan: tail: checkpointed file %s (inode %llu) is gone; %s\n", r.path.c_str(),
-                     static_cast<unsigned long long>(r.id.ino),
-                     r.done ? "it had been read to its end" : "its unread tail cannot be recovered");
+                     static_cast<unsigned long long>(r.id.ino), "its unread tail cannot be recovered");
       }
     }
-    pending_restore.clear();
+  }
+
+  // The copy of a truncated file (identified by `old`/`old_head`, read up to
+  // `off`) in `dir`: finish it from `off`. Not found: remember the identity,
+  // so a copy appearing later is recognised. `self` is the truncated file.
+  bool recover_copy(const std::string& dir, const FileIdentity& old, const std::string& old_head, uint64_t off,
+                    const FileIdentity& self, Clock::time_point now) {
+    if (old.fp_len == 0) return false;
+    // 1. A copy already known (seen before the truncation was noticed).
+    for (auto& c : entries) {
+      if (!c.copy || !c.done || c.fd >= 0 || (c.id.dev == self.dev && c.id.ino == self.ino)) continue;
+      if (dir_of(c.path) != dir || prefix_match(c.head, old, old_head) != 2) continue;
+      struct stat st {};
+      if (::stat(c.path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_ino) != c.id.ino) continue;
+      ++ctr.recovered_copies;
+      if (static_cast<uint64_t>(st.st_size) <= off) return true;  // everything in it was read already
+      int fd = open_ro(c.path);
+      if (fd < 0) return false;
+      c.fd = fd;
+      c.done = false;
+      c.offset = off;
+      c.rotated = c.confirmed = true;
+      c.last_size = static_cast<uint64_t>(st.st_size);
+      c.last_growth = c.last_active = now;
+      return true;
+    }
+    // 2. A file in the directory starting with the same bytes.
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec), end;
+    std::string h;
+    for (; !ec && it != end; it.increment(ec)) {
+      struct stat st {};
+      std::string p = it->path().string();
+      if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      const uint64_t dev = static_cast<uint64_t>(st.st_dev), ino = static_cast<uint64_t>(st.st_ino);
+      if ((ino == old.ino && dev == old.dev) || (ino == self.ino && dev == self.dev)) continue;
+      Entry* known = find_inode(dev, ino);
+      if (known && known->confirmed) continue;  // followed already (or finished)
+      int fd = open_ro(p);
+      if (fd < 0) continue;
+      if (!read_head(fd, h) || prefix_match(h, old, old_head) != 2) {
+        ::close(fd);
+        continue;
+      }
+      ++ctr.recovered_copies;
+      const uint64_t size = static_cast<uint64_t>(st.st_size);
+      Entry* c = known;
+      if (c) {  // found by a glob, not yet read
+        if (c->fd >= 0) ::close(c->fd);
+        c->fd = fd;
+      } else {
+        Entry n;
+        n.path = p;
+        n.fd = fd;
+        load_head(n);
+        c = add_entry(std::move(n));  // std::list: references to other entries stay valid
+        if (!c) return true;
+      }
+      c->copy = c->rotated = c->confirmed = true;
+      c->last_size = size;
+      c->offset = std::min(off, size);
+      c->last_growth = c->last_active = now;
+      if (size <= off) close_done(*c, now);
+      return true;
+    }
+    awaiting.push_back({dir, old, old_head, off});
+    while (awaiting.size() > kMaxAwaiting) awaiting.pop_front();
+    return false;
   }
 
   // Truncated (copytruncate) or replaced: recover the unread tail from a
   // copy in the same directory, then read the file again from its start.
-  void on_truncated(Entry& e) {
+  void on_truncated(Entry& e, Clock::time_point now) {
     ++ctr.truncations;
     const FileIdentity old = e.id;
+    const std::string old_head = e.head;
     const uint64_t off = e.offset;
-    if (old.fp_len > 0) {
-      std::error_code ec;
-      for (const auto& de : std::filesystem::directory_iterator(dir_of(e.path), ec)) {
-        struct stat st {};
-        std::string p = de.path().string();
-        if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        if (static_cast<uint64_t>(st.st_ino) == old.ino && static_cast<uint64_t>(st.st_dev) == old.dev) continue;
-        if (static_cast<uint64_t>(st.st_size) <= off) continue;
-        Entry* known = find_inode(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-        if (known && !known->done) continue;
-        int fd = open_ro(p);
-        if (fd < 0) continue;
-        if (!fingerprint_matches(fd, old)) {
-          ::close(fd);
-          continue;
-        }
-        ++ctr.recovered_copies;
-        if (known) {
-          known->fd = fd;
-          known->done = false;
-          known->offset = off;
-          known->rotated = known->copy = true;
-          known->path = e.path;
-        } else {
-          Entry c;
-          c.path = e.path;
-          c.fd = fd;
-          c.offset = off;
-          c.rotated = c.copy = true;
-          c.last_size = static_cast<uint64_t>(st.st_size);
-          if (!file_identity(fd, c.id)) {
-            ::close(fd);
-            continue;
-          }
-          add_entry(std::move(c));  // std::list: `e` stays valid
-          reset_after_truncate(e);
-          return;
-        }
-        break;
-      }
-    }
     reset_after_truncate(e);
+    recover_copy(dir_of(e.path), old, old_head, off, e.id, now);
   }
 
   void reset_after_truncate(Entry& e) {
     e.offset = 0;
     e.skipping = false;
-    file_identity(e.fd, e.id);
+    if (!load_head(e)) {  // cannot read it now: an empty identity, refreshed when it can be read
+      e.head.clear();
+      e.id.fp_len = 0;
+      e.id.fp_hash = 0;
+    }
     e.last_growth = Clock::now();
   }
 
@@ -405,26 +656,30 @@ struct FileFollower::Impl {
         ++ctr.rotations;
       }
     }
-    // Rotated files learn whether their successor has data.
-    for (auto& e : entries) {
-      if (!e.rotated || e.done || e.fd < 0) continue;
-      for (const auto& o : entries)
-        if (&o != &e && !o.rotated && !o.done && o.fd >= 0 && o.path == e.path) {
-          struct stat st {};
-          if (::fstat(o.fd, &st) == 0 && st.st_size > 0) e.successor_seen = true;
-        }
+    // Bounded draining: beyond kMaxDraining rotated files, the ones idle
+    // longest are left as soon as they are at EOF.
+    {
+      std::vector<Entry*> draining;
+      for (auto& e : entries)
+        if (e.rotated && !e.done && e.fd >= 0 && !e.copy) draining.push_back(&e);
+      if (draining.size() > kMaxDraining) {
+        std::sort(draining.begin(), draining.end(),
+                  [](const Entry* a, const Entry* b) { return a->last_growth < b->last_growth; });
+        for (size_t i = 0; i + kMaxDraining < draining.size(); ++i) draining[i]->force_finish = true;
+      }
     }
     // Fingerprints: content replaced in place (truncated and regrown past
     // our offset) is a truncation; a small file's fingerprint grows.
     for (auto& e : entries) {
-      if (e.done || e.fd < 0) continue;
+      if (e.done || e.fd < 0 || !e.confirmed) continue;
       if (!fingerprint_matches(e.fd, e.id)) {
-        on_truncated(e);  // may append to `entries` (a list: iteration stays valid)
+        on_truncated(e, now);  // may append to `entries` (a list: iteration stays valid)
         continue;
       }
-      if (e.id.fp_len < kFingerprintBytes) {
-        FileIdentity id;
-        if (file_identity(e.fd, id) && id.fp_len > e.id.fp_len) e.id = id;
+      if (e.id.fp_len < kFingerprintBytes || e.head.size() != e.id.fp_len) {
+        struct stat st {};
+        if (::fstat(e.fd, &st) == 0 && (static_cast<uint64_t>(st.st_size) > e.id.fp_len || e.head.size() != e.id.fp_len))
+          load_head(e);
       }
     }
     update_snapshots(now);
@@ -477,8 +732,9 @@ struct FileFollower::Impl {
       e.last_growth = now;
       e.last_size = size;
     }
+    if (!e.confirmed && !classify(e, now)) return false;  // a copy, or maybe one: not read
     if (size < e.offset) {
-      on_truncated(e);
+      on_truncated(e, now);
       return false;  // the caller loops; the recovered copy (if any) comes first
     }
     if (e.skipping) {  // discard the over-long line up to its '\n'
@@ -516,7 +772,7 @@ struct FileFollower::Impl {
         nl = n ? std::memchr(p, '\n', n) : nullptr;
       }
       if (!fingerprint_matches(e.fd, e.id)) {  // replaced while we read: do not hand garbage over
-        on_truncated(e);
+        on_truncated(e, now);
         return false;
       }
       if (nl) {
@@ -562,7 +818,9 @@ struct FileFollower::Impl {
   // A rotated file with no complete line left: leave it when it is done.
   bool finish_if_rotated(Entry& e, Chunk& out, uint64_t size, Clock::time_point now, bool skipping) {
     if (!e.rotated) return false;
-    if (!(e.copy || e.successor_seen || now - e.last_growth >= opt.rotate_wait)) return false;
+    // Left at EOF: a copy at once; a renamed/deleted file once it has not grown
+    // for rotate_wait (another writer may still have it open).
+    if (!(e.copy || e.force_finish || now - e.last_growth >= opt.rotate_wait)) return false;
     bool delivered = false;
     if (skipping) {  // ended inside an over-long line: it is a line, skipped
       fill_chunk(out, e, size, 0, 1, size - e.offset, true);
@@ -572,16 +830,13 @@ struct FileFollower::Impl {
       delivered = true;
     }
     e.offset = size;
-    e.skipping = false;
-    ::close(e.fd);
-    e.fd = -1;
-    e.done = true;
-    e.last_active = now;
+    close_done(e, now);
     return delivered;
   }
 
   bool read_some(Chunk& out, Clock::time_point now) {
-    // Rotated files first (oldest first), then the live ones round-robin.
+    // Rotated files first (oldest first), then the live ones round-robin. A
+    // rotated file at EOF does not hold its successor back (rotate_wait).
     std::vector<Entry*> rot, live;
     for (auto& e : entries) {
       if (e.done || e.fd < 0) continue;
@@ -594,7 +849,7 @@ struct FileFollower::Impl {
     for (size_t k = 0; k < n; ++k) {
       size_t i = (rr + k) % n;
       Entry& e = *live[i];
-      if (e.done || e.fd < 0 || e.rotated || blocked(e)) continue;
+      if (e.done || e.fd < 0 || e.rotated) continue;
       if (read_entry(e, out, now)) {
         rr = i + 1;
         return true;
@@ -673,7 +928,7 @@ std::vector<FilePosition> FileFollower::checkpoint() const {
   std::vector<FilePosition> v;
   for (const auto& e : impl_->entries) {
     if (e.id.ino == 0 && e.done) continue;
-    v.push_back({e.path, e.id, e.offset, e.rotated, e.done});
+    v.push_back({e.path, e.id, e.offset, e.rotated, e.done, e.copy});
   }
   // Positions restored but not yet matched (the first refresh has not run): keep them.
   for (const auto& r : impl_->pending_restore) v.push_back(r);

@@ -8,22 +8,32 @@
 // - File identity: device + inode + a hash of the first bytes (up to 256;
 //   grows with a small file). Inode reuse and content replacement are told
 //   apart from growth by the fingerprint.
-// - Rotation by rename (+create): the old file stays open and is read to its
-//   end before the new file at the same path is read (so lines are handed
-//   over in write order). It is left when it is at EOF and either the new
-//   file already had data before that EOF was seen, or it has not grown for
-//   rotate_wait. Delete (+recreate) is handled the same way.
+// - Rotation by rename (+create) or delete (+recreate): the old file stays
+//   open and is drained while the new file at the same path is read too
+//   (several writers reopen at their own pace, so the old file may still
+//   grow). It is left once it is at EOF and has not grown for rotate_wait
+//   (and at most kMaxDraining such files are kept open). Lines are not
+//   ordered between the two files; none is lost.
 // - Rotation by copytruncate: a size below the read position, or a changed
 //   fingerprint, means the file was truncated. The lines between the read
-//   position and the truncation are recovered from the copy when a file
-//   with the same fingerprint sits in the same directory; then the file is
-//   read again from 0. (Lines written between logrotate's copy and its
-//   truncate are in neither file: the inherent race of copytruncate.)
+//   position and the truncation are recovered from the copy (a file in the
+//   same directory starting with the same first bytes); then the file is
+//   read again from 0. A copy that shows up only later (a glob matching the
+//   copies) is recognised by the truncated file's remembered first bytes and
+//   offset ("awaiting copy"), and a copy seen before the truncation is
+//   remembered as a copy, never read from its start. (Lines written between
+//   logrotate's copy and its truncate are in neither file: the inherent race
+//   of copytruncate.) The same applies on restore: a checkpointed file found
+//   truncated is finished from its copy at the checkpointed offset.
+// - A finished file whose inode shows up again is checked by fingerprint:
+//   other content means inode reuse (a new file, read from 0).
 // - New files matching a glob are noticed (inotify on the directories,
 //   polling every poll_interval as a fallback and a safety net).
 // - Bounded: at most max_files tracked files (open or remembered); beyond
-//   that the least recently active finished one is forgotten (counted), and
-//   if none is finished a new file is not followed (counted, logged).
+//   that the least recently active finished one is forgotten (counted) but
+//   its identity and final offset stay in a bounded "forgotten" set, so it
+//   is not read again while it still matches the glob; if none is finished
+//   a new file is not followed (counted once per file, logged).
 // Not thread-safe: the pipeline's reader thread calls next(); checkpoint()
 // and restore() are called while the reader is paused (or before it runs);
 // lag()/counters() snapshots are safe from any thread.
@@ -49,6 +59,7 @@ struct FileIdentity {
 };
 
 inline constexpr uint32_t kFingerprintBytes = 256;
+inline constexpr size_t kMaxDraining = 16;  // rotated-away files kept open for late writes
 
 // Identity of an open file descriptor (fingerprint of up to `max_fp` first bytes).
 bool file_identity(int fd, FileIdentity& out, uint32_t max_fp = kFingerprintBytes);
@@ -62,6 +73,7 @@ struct FilePosition {
   uint64_t offset = 0;   // end of the last complete line handed over
   bool rotated = false;  // no longer at `path` (renamed away / deleted)
   bool done = false;     // read to its end and left
+  bool copy = false;     // a copytruncate copy of a followed file (its lines came from the original)
 };
 
 struct FollowerOptions {
@@ -80,8 +92,8 @@ struct FollowerCounters {
   uint64_t rotations = 0;          // renamed away or deleted
   uint64_t truncations = 0;        // copytruncate / content replaced
   uint64_t recovered_copies = 0;   // truncated tails read from a copy
-  uint64_t files_forgotten = 0;    // finished files dropped beyond max_files
-  uint64_t files_refused = 0;      // new files not followed (max_files open)
+  uint64_t files_forgotten = 0;    // finished files dropped beyond max_files (evictions)
+  uint64_t files_refused = 0;      // distinct new files not followed (max_files open)
   uint64_t restore_missing = 0;    // checkpointed files found nowhere
   uint64_t open_errors = 0;
 };

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Crash test for `tail`: a writer appends a generated corpus and rotates the
-# file (rename + create) while the tailer is kill -9'd at random points and
-# restarted, many times. At the end the cumulative processed line/record
+# file while the tailer (following the glob app.jsonl*, which matches the
+# rotated files and copies too) is kill -9'd at random points and restarted,
+# many times. Rotations cycle through: rename + create; rename with a partial
+# last line that the writer completes through its old descriptor after the
+# rename (then reopens); copytruncate done by the writer itself (copy, then
+# truncate, nothing written in between, so no line is lost to the race). At the end the cumulative processed line/record
 # counts and the SET of alert ids must equal those of one `scan` over the
 # same data (lines after the last checkpoint are processed again and re-emit
 # the same ids: at-least-once, never a new id, never a lost line).
@@ -26,48 +30,86 @@ grep -o '"id":"[^"]*"' "$work/scan.alerts" | sort -u > "$work/scan.ids"
 
 mkdir "$work/logs"
 # Writer: batches of lines (each batch is one write(), but a batch may end
-# mid-line: the tailer must wait for the newline), rotating every ~2500 lines.
-python3 - "$work/in.jsonl" "$work/logs/app.jsonl" <<'PY' &
-import os, sys, time, random
+# mid-line: the tailer must wait for the newline), rotating every ~1200 lines.
+# Every rotation is logged to $work/rotations (so kills can aim at them).
+python3 - "$work/in.jsonl" "$work/logs/app.jsonl" "$work/rotations" <<'PY' &
+import os, sys, time, random, shutil
 data = open(sys.argv[1], 'rb').read()
 path = sys.argv[2]
+def logged(what):
+    with open(sys.argv[3], "a") as ev: ev.write(what + "\n")
 random.seed(5)
 pos, written_since_rot, k = 0, 0, 0
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 while pos < len(data):
     n = random.randint(20000, 200000)          # bytes, not line aligned
-    if written_since_rot >= 2500:              # finish the line, then rotate
+    rot_mode = k % 3                           # 0: rename, 1: rename mid-line, 2: copytruncate
+    if written_since_rot >= 1200 and rot_mode != 1:  # finish the line, then rotate
         nl = data.find(b'\n', pos)
         n = (nl + 1 - pos) if nl >= 0 else len(data) - pos
     chunk = data[pos:pos + n]
     os.write(fd, chunk)
     pos += len(chunk)
     written_since_rot += chunk.count(b'\n')
-    if written_since_rot >= 2500 and data[pos - 1:pos] == b'\n':
+    if written_since_rot >= 1200 and pos < len(data):
         k += 1
-        os.close(fd)
-        os.rename(path, f"{path}.{k}")          # rotate: rename + create
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        written_since_rot = 0
+        if rot_mode == 2:                       # copytruncate (by the writer: no race)
+            if data[pos - 1:pos] == b'\n':
+                shutil.copyfile(path, f"{path}.{k}")
+                os.ftruncate(fd, 0)
+                written_since_rot = 0
+                logged("copytruncate")
+            else:
+                k -= 1
+        elif rot_mode == 1 and data[pos - 1:pos] != b'\n':
+            os.rename(path, f"{path}.{k}")      # rotated with a partial last line ...
+            time.sleep(0.05)
+            nl = data.find(b'\n', pos)         # ... completed late through the old descriptor
+            end = nl + 1 if nl >= 0 else len(data)
+            os.write(fd, data[pos:end])
+            pos = end
+            os.close(fd)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            written_since_rot = 0
+            logged("rename-partial")
+        elif data[pos - 1:pos] == b'\n':
+            os.close(fd)
+            os.rename(path, f"{path}.{k}")      # rotate: rename + create
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            written_since_rot = 0
+            logged("rename")
+        else:
+            k -= 1
     time.sleep(0.03)
 os.close(fd)
-open(path + ".done", "w").close()
+open(os.path.join(os.path.dirname(path), "writer.done"), "w").close()
 PY
 writerpid=$!
 
 start_tail() {
   "$bin" tail -j 2 --metrics-listen off --state-dir "$work/state" --checkpoint-interval 1 \
-    --stats "$work/tail.stats" -o "$work/tail.alerts" "$work/logs/app.jsonl" 2>> "$work/tail.err" &
+    --stats "$work/tail.stats" -o "$work/tail.alerts" "$work/logs/app.jsonl*" 2>> "$work/tail.err" &
   tailpid=$!
 }
 
-kills=0
+kills=0; ct_seen=0
+ct_count() { local n=0; [[ -e $work/rotations ]] && n=$(grep -c copytruncate "$work/rotations" || true); echo "${n:-0}"; }
 RANDOM=42
-while [[ ! -e $work/logs/app.jsonl.done ]] || (( kills < 8 )); do
+while [[ ! -e $work/logs/writer.done ]] || (( kills < 8 )); do
   start_tail
-  # 0.3-2.5 s: sometimes before the first checkpoint (1 s), usually between two
-  sleep "$(( RANDOM % 3 )).$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
-  sleep 0.3
+  if (( kills % 2 == 1 )) && [[ ! -e $work/logs/writer.done ]]; then
+    # Aim at a copytruncate: kill 0-0.4 s after the writer's next one (or after 4 s).
+    for _ in $(seq 1 40); do
+      (( $(ct_count) > ct_seen )) && break
+      sleep 0.1
+    done
+    ct_seen=$(ct_count)
+    sleep "0.$(( RANDOM % 5 ))"
+  else
+    # 0.3-2.5 s: sometimes before the first checkpoint (1 s), usually between two
+    sleep "$(( RANDOM % 3 )).$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
+    sleep 0.3
+  fi
   kill -9 "$tailpid" 2>/dev/null || true
   wait "$tailpid" 2>/dev/null || true
   tailpid=""
@@ -75,9 +117,12 @@ while [[ ! -e $work/logs/app.jsonl.done ]] || (( kills < 8 )); do
   (( kills < 40 )) || break
 done
 wait "$writerpid"; writerpid=""
-echo "killed the tailer $kills times; rotated files: $(ls "$work/logs" | grep -c 'app.jsonl\.[0-9]')"
+echo "killed the tailer $kills times; rotations: $(sort "$work/rotations" | uniq -c | tr -s ' \n' ' ')"
+(( $(ct_count) >= 2 )) || { echo "FAIL: the writer did fewer than 2 copytruncates"; exit 1; }
 
 # Final run: let it catch up, then stop it cleanly (SIGTERM -> checkpoint, exit 0).
+# (Its own stats file: one left by a killed run may already show every line.)
+rm -f "$work/tail.stats"
 start_tail
 for _ in $(seq 1 300); do
   [[ -s $work/tail.stats ]] && (( $(jq .lines "$work/tail.stats") >= want_lines )) && break
