@@ -1,6 +1,6 @@
 // The metric catalogue: every metric distillscan exports, declared once.
 // X(id, type, name, help, label names...). `type` is counter, gauge or
-// histogram; metrics marked gauge_scrape are computed when scraped (they
+// histogram; metrics marked *_scrape are computed when scraped (they
 // depend on the wall clock or on state that changes between batches) and
 // are served by Metrics' own collectable instead of the registry.
 //
@@ -64,6 +64,8 @@
     "Alerts dropped because the delivery queue was full, per sink.", "sink", "target")                             \
   X(delivery_queued, gauge_scrape, "distillscan_alert_delivery_queued",                                            \
     "Alert notifications waiting for delivery, per sink.", "sink", "target")                                       \
+  X(delivery_request_seconds, histogram_scrape, "distillscan_alert_delivery_request_seconds",                    \
+    "Duration of alert delivery HTTP requests (accepted or failed), per sink.", "sink", "target")                 \
   X(delivery_last_success, gauge_scrape, "distillscan_alert_delivery_last_success_timestamp_seconds",              \
     "Wall time of the last accepted delivery request, per sink (0 = never).", "sink", "target")                    \
   /* process */                                                                                                    \

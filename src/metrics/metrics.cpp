@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -23,7 +24,7 @@ namespace ds {
 
 namespace {
 
-enum class Kind { counter, gauge, histogram, gauge_scrape, counter_scrape };
+enum class Kind { counter, gauge, histogram, gauge_scrape, counter_scrape, histogram_scrape };
 
 struct MetricDef {
   Kind kind;
@@ -215,7 +216,9 @@ struct Metrics::Impl : prometheus::Collectable {
     prometheus::MetricFamily f;
     f.name = def(id).name;
     f.help = def(id).help;
-    f.type = def(id).kind == Kind::counter_scrape ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+    f.type = def(id).kind == Kind::counter_scrape     ? prometheus::MetricType::Counter
+             : def(id).kind == Kind::histogram_scrape ? prometheus::MetricType::Histogram
+                                                      : prometheus::MetricType::Gauge;
     return f;
   }
 
@@ -270,6 +273,34 @@ struct Metrics::Impl : prometheus::Collectable {
     if (t.checkpoint_last_success_unix > 0)
       gauge("distillscan_checkpoint_age_seconds", "Seconds since the last checkpoint was written.",
             std::max(0.0, now - t.checkpoint_last_success_unix));
+    if (t.kafka) {  // consume (src/ingest/kafka_source.hpp)
+      auto klag = tail_family("distillscan_kafka_consumer_lag",
+                              "Messages behind the high watermark, per assigned partition.", MT::Gauge);
+      for (const auto& [p, l] : t.kafka_partition_lag) {
+        auto& m = klag.metric.emplace_back();
+        m.label.push_back(label("partition", std::to_string(p)));
+        m.gauge.value = static_cast<double>(l);
+      }
+      out.push_back(std::move(klag));
+      counter("distillscan_kafka_rebalances_total", "Partition assignments received from the consumer group.",
+              static_cast<double>(t.kafka_rebalances));
+      counter("distillscan_kafka_partitions_rebuilt_total",
+              "Assigned partitions whose accounts were rebuilt by a replay (alerts suppressed).",
+              static_cast<double>(t.kafka_partitions_rebuilt));
+      counter("distillscan_kafka_replayed_messages_total", "Messages re-read to rebuild state after an assignment.",
+              static_cast<double>(t.kafka_replayed_messages));
+      counter("distillscan_kafka_commit_failures_total", "Offset commits that failed (retried at the next checkpoint).",
+              static_cast<double>(t.kafka_commit_failures));
+    }
+    if (t.tcp) {  // listen (src/ingest/tcp_source.hpp)
+      gauge("distillscan_tcp_connections", "Open TCP ingest connections.", static_cast<double>(t.tcp_connections_open));
+      counter("distillscan_tcp_connections_total", "TCP ingest connections accepted.",
+              static_cast<double>(t.tcp_connections_accepted));
+      counter("distillscan_tcp_connections_rejected_total", "TCP ingest connections closed at once (max connections).",
+              static_cast<double>(t.tcp_connections_rejected));
+      counter("distillscan_tcp_read_pauses_total", "Times a connection stopped being read because the pipeline was full (backpressure).",
+              static_cast<double>(t.tcp_read_pauses));
+    }
   }
 
   // Scrape-time metrics (Collectable, called on the exposer's threads).
@@ -332,6 +363,22 @@ struct Metrics::Impl : prometheus::Collectable {
       emit(Id::delivery_dropped, [](const DeliveryStats& s) { return s.dropped; });
       emit(Id::delivery_queued, [](const DeliveryStats& s) { return s.queued; });
       emit(Id::delivery_last_success, [](const DeliveryStats& s) { return s.last_success_unix; });
+      auto hist = family(Id::delivery_request_seconds);
+      for (size_t i = 0; i < probes.size(); ++i) {
+        auto& m = hist.metric.emplace_back();
+        m.label = {label("sink", probes[i].sink), label("target", probes[i].target)};
+        const auto& bounds = DeliveryStats::kRequestSecondsBounds;
+        uint64_t cum = 0;
+        for (size_t b = 0; b < st[i].request_seconds.size(); ++b) {
+          cum += st[i].request_seconds[b];
+          auto& bk = m.histogram.bucket.emplace_back();
+          bk.cumulative_count = cum;
+          bk.upper_bound = b < bounds.size() ? bounds[b] : std::numeric_limits<double>::infinity();
+        }
+        m.histogram.sample_count = cum;
+        m.histogram.sample_sum = st[i].request_seconds_sum;
+      }
+      out.push_back(std::move(hist));
     }
     return out;
   }
@@ -354,9 +401,21 @@ Result<std::unique_ptr<Metrics>> Metrics::create(MetricsOptions opt) {
   std::unique_ptr<Metrics> m(new Metrics(std::move(opt)));
   if (!spec.empty()) {
     try {
+      // Exposure limits (civetweb options). No document_root: civetweb serves
+      // no files, and only /metrics has a handler (anything else is 404).
       // One thread is plenty for a scrape every few seconds; a second keeps a
-      // slow scraper from blocking another.
-      m->impl_->exposer = std::make_unique<prometheus::Exposer>(spec, 2);
+      // slow scraper from blocking another. Requests are bounded in size and
+      // time, at most 8 connections wait for a thread, and a connection serves
+      // one request (no keep-alive), so idle peers cannot hold the threads.
+      m->impl_->exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+          "listening_ports", spec,            //
+          "num_threads", "2",                 //
+          "connection_queue", "8",            //
+          "listen_backlog", "16",             //
+          "max_request_size", "16384",        // request line + headers, bytes
+          "request_timeout_ms", "10000",      //
+          "enable_keep_alive", "no",          //
+          "enable_directory_listing", "no"});
     } catch (const std::exception& e) {
       return make_error("--metrics-listen " + spec + ": cannot listen: " + e.what());
     }

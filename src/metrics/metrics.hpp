@@ -68,6 +68,18 @@ struct TailStatus {
   uint64_t checkpoints = 0;
   uint64_t checkpoint_failures = 0;
   double checkpoint_last_success_unix = 0;  // 0 = never
+  // consume (Kafka) and listen (TCP), src/ingest: emitted only when set.
+  bool kafka = false;
+  std::vector<std::pair<int32_t, int64_t>> kafka_partition_lag;  // assigned partition -> messages behind (bounded by partitions)
+  uint64_t kafka_rebalances = 0;
+  uint64_t kafka_partitions_rebuilt = 0;
+  uint64_t kafka_replayed_messages = 0;
+  uint64_t kafka_commit_failures = 0;
+  bool tcp = false;
+  uint64_t tcp_connections_open = 0;
+  uint64_t tcp_connections_accepted = 0;
+  uint64_t tcp_connections_rejected = 0;
+  uint64_t tcp_read_pauses = 0;
 };
 
 class Metrics {

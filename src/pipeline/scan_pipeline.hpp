@@ -88,6 +88,9 @@ struct LiveHooks {
   std::function<void(const Progress&)> on_tick;             // collector, about every 200 ms
   std::function<void(const LiveSnapshot&)> on_checkpoint;   // collector, drained (see LiveSnapshot)
   std::function<void()> on_alerts_written;  // collector, after a batch wrote alerts (flush the file sink)
+  // collector, every batch in sequence order, before its alerts are written
+  // (consume: publishes cluster fingerprints to the other instances)
+  std::function<void(const EventBatch&)> on_batch;
 };
 
 class ScanPipeline {

@@ -1,0 +1,318 @@
+#include "ingest/cluster_exchange.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <unordered_set>
+
+#include "detect/cluster_stage.hpp"
+#include "detect/state_io.hpp"
+
+namespace ds {
+
+namespace {
+
+constexpr uint32_t kMagic = 0x50465344u;  // "DSFP"
+constexpr uint16_t kVersion = 1;
+constexpr size_t kHeaderBytes = 4 + 2 + 2 + 8 + 4;
+constexpr size_t kMaxName = 255;
+
+template <class T>
+void put(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));  // little-endian hosts (x86-64, arm64)
+  out.append(b, sizeof(T));
+}
+
+struct Reader {
+  std::string_view s;
+  size_t pos = 0;
+  bool ok = true;
+  template <class T>
+  T get() {
+    T v{};
+    if (pos + sizeof(T) > s.size()) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, s.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+  }
+  std::string_view bytes(size_t n) {
+    if (pos + n > s.size()) {
+      ok = false;
+      return {};
+    }
+    std::string_view v = s.substr(pos, n);
+    pos += n;
+    return v;
+  }
+};
+
+}  // namespace
+
+void encode_fingerprint_header(uint64_t config_hash, uint32_t count, std::string& out) {
+  put<uint32_t>(out, kMagic);
+  put<uint16_t>(out, kVersion);
+  put<uint16_t>(out, 0);
+  put<uint64_t>(out, config_hash);
+  put<uint32_t>(out, count);
+}
+
+void encode_fingerprint_record(const Event& ev, const EventBatch& b, std::string& out) {
+  put<int64_t>(out, ev.time_ms);
+  put<uint64_t>(out, ev.account_hash);
+  put<uint64_t>(out, ev.system_hash);
+  put<uint64_t>(out, ev.prompt_suffix_hash);
+  put<uint64_t>(out, ev.user_agent_hash);
+  put<uint64_t>(out, ev.ip_hash);
+  put<uint32_t>(out, ev.category_bits);
+  put<int64_t>(out, ev.completion_tokens);
+  put<int32_t>(out, ev.n);
+  put<uint16_t>(out, ev.tool_turns);
+  std::string_view acct = b.view(ev.account).substr(0, kMaxName);
+  std::string_view rid = b.view(ev.request_id).substr(0, kMaxName);
+  put<uint8_t>(out, static_cast<uint8_t>(acct.size()));
+  put<uint8_t>(out, static_cast<uint8_t>(rid.size()));
+  out.append(acct);
+  out.append(rid);
+}
+
+bool decode_fingerprint_message(std::string_view msg, uint64_t config_hash, EventBatch& b) {
+  b.reset();
+  Reader r{msg};
+  if (r.get<uint32_t>() != kMagic || r.get<uint16_t>() != kVersion) return false;
+  (void)r.get<uint16_t>();
+  if (r.get<uint64_t>() != config_hash) return false;
+  const uint32_t n = r.get<uint32_t>();
+  if (!r.ok || n > msg.size() / 40) return false;  // a record is at least 62 bytes
+  b.events.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    Event ev;
+    ev.line_in_chunk = i;
+    ev.time_ms = r.get<int64_t>();
+    ev.account_hash = r.get<uint64_t>();
+    ev.system_hash = r.get<uint64_t>();
+    ev.prompt_suffix_hash = r.get<uint64_t>();
+    ev.user_agent_hash = r.get<uint64_t>();
+    ev.ip_hash = r.get<uint64_t>();
+    ev.category_bits = r.get<uint32_t>();
+    ev.completion_tokens = r.get<int64_t>();
+    ev.n = r.get<int32_t>();
+    ev.tool_turns = r.get<uint16_t>();
+    const uint8_t al = r.get<uint8_t>(), rl = r.get<uint8_t>();
+    std::string_view acct = r.bytes(al), rid = r.bytes(rl);
+    if (!r.ok || ev.account_hash == 0) return false;
+    ev.account = b.store(acct);
+    ev.request_id = b.store(rid);
+    b.events.push_back(ev);
+  }
+  b.lines = n;
+  return r.ok && r.pos == msg.size();
+}
+
+struct ClusterExchange::Impl {
+  ClusterExchangeOptions opt;
+  uint64_t config_hash = 0;
+  rd_kafka_t* prod = nullptr;
+  rd_kafka_t* cons = nullptr;
+  rd_kafka_topic_t* ptopic = nullptr;
+  std::unique_ptr<ClusterStage> stage;
+  int64_t catchup_end = 0;  // alerts of records before this offset were written before we started
+  uint64_t seq = 0;
+  std::string buf;  // records being collected (header first)
+  uint32_t buf_count = 0;
+  EventBatch in;
+  std::vector<Alert> out;
+  std::unordered_set<uint64_t> local;
+  ClusterExchangeCounters ctr;
+  uint64_t delivery_errors = 0;
+
+  static void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err) ++static_cast<Impl*>(opaque)->delivery_errors;
+  }
+
+  ~Impl() {
+    if (ptopic) rd_kafka_topic_destroy(ptopic);
+    if (prod) {
+      rd_kafka_flush(prod, 5000);
+      rd_kafka_destroy(prod);
+    }
+    if (cons) {
+      rd_kafka_consumer_close(cons);
+      rd_kafka_destroy(cons);
+    }
+  }
+
+  void start_buf() {
+    buf.clear();
+    encode_fingerprint_header(config_hash, 0, buf);
+    buf_count = 0;
+  }
+
+  void send() {
+    if (buf_count == 0) return;
+    std::memcpy(buf.data() + kHeaderBytes - 4, &buf_count, 4);
+    for (int attempt = 0;; ++attempt) {
+      if (rd_kafka_produce(ptopic, 0, RD_KAFKA_MSG_F_COPY, buf.data(), buf.size(), nullptr, 0, nullptr) == 0) {
+        ctr.records_published += buf_count;
+        break;
+      }
+      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 600) {
+        ++ctr.produce_errors;
+        break;
+      }
+      rd_kafka_poll(prod, 100);  // backpressure: wait for the broker
+    }
+    start_buf();
+  }
+};
+
+ClusterExchange::ClusterExchange(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClusterExchange::~ClusterExchange() = default;
+
+Result<std::unique_ptr<ClusterExchange>> ClusterExchange::create(ClusterExchangeOptions opt,
+                                                                 const DetectorConfig& cfg,
+                                                                 const std::vector<std::string>& categories) {
+  auto m = std::make_unique<Impl>();
+  m->opt = std::move(opt);
+  m->config_hash = detector_config_hash(cfg, categories);
+  m->stage = std::make_unique<ClusterStage>(cfg, categories);
+  char err[512];
+  auto make = [&](rd_kafka_type_t type, bool consumer) -> rd_kafka_t* {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "4", err, sizeof err);
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", m->opt.brokers.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return nullptr;
+    }
+    if (consumer) {
+      // assign() only, never joins or commits; librdkafka still wants a group id.
+      rd_kafka_conf_set(conf, "group.id", m->opt.reader_group.c_str(), err, sizeof err);
+      rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+      rd_kafka_conf_set(conf, "enable.partition.eof", "false", err, sizeof err);
+      rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", err, sizeof err);
+    } else {
+      rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err);
+      rd_kafka_conf_set(conf, "message.max.bytes", "2000000", err, sizeof err);
+      rd_kafka_conf_set_dr_msg_cb(conf, &Impl::dr_cb);
+      rd_kafka_conf_set_opaque(conf, m.get());
+    }
+    for (const auto& [k, v] : m->opt.properties) {
+      if (k == "group.id" || k.rfind("session.", 0) == 0 || k.rfind("heartbeat.", 0) == 0 || k == "enable.auto.commit")
+        continue;  // consumer-group settings of the main consumer
+      rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err);
+    }
+    rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+    if (!rk) rd_kafka_conf_destroy(conf);
+    return rk;
+  };
+  m->prod = make(RD_KAFKA_PRODUCER, false);
+  if (!m->prod) return make_error(std::string("cluster topic producer: ") + err);
+  m->cons = make(RD_KAFKA_CONSUMER, true);
+  if (!m->cons) return make_error(std::string("cluster topic consumer: ") + err);
+  rd_kafka_poll_set_consumer(m->cons);
+  m->ptopic = rd_kafka_topic_new(m->prod, m->opt.topic.c_str(), nullptr);
+
+  int64_t lo = 0, hi = 0;
+  if (auto e = rd_kafka_query_watermark_offsets(m->cons, m->opt.topic.c_str(), 0, &lo, &hi, 10000); e)
+    return make_error("--cluster-topic " + m->opt.topic + ": " + rd_kafka_err2str(e) +
+                      " (create it with one partition, or pass --cluster-topic off)");
+  int64_t start = lo;
+  if (m->opt.rebuild_ms >= 0) {
+    rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, m->opt.topic.c_str(), 0)->offset =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() -
+        m->opt.rebuild_ms;
+    if (rd_kafka_offsets_for_times(m->cons, t, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && !t->elems[0].err)
+      start = t->elems[0].offset >= 0 ? t->elems[0].offset : hi;
+    rd_kafka_topic_partition_list_destroy(t);
+  }
+  m->catchup_end = hi;
+  rd_kafka_topic_partition_list_t* a = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(a, m->opt.topic.c_str(), 0)->offset = start;
+  auto e = rd_kafka_assign(m->cons, a);
+  rd_kafka_topic_partition_list_destroy(a);
+  if (e) return make_error("--cluster-topic " + m->opt.topic + ": " + rd_kafka_err2str(e));
+  m->start_buf();
+  m->local.reserve(1024);
+  return std::unique_ptr<ClusterExchange>(new ClusterExchange(std::move(m)));
+}
+
+void ClusterExchange::publish(const EventBatch& b, bool records) {
+  Impl& m = *impl_;
+  for (const Event& ev : b.events) {
+    if (m.local.size() >= m.opt.max_local_accounts) {  // bounded: forget, re-learned from the next batches
+      m.local.clear();
+      ++m.ctr.local_cleared;
+    }
+    m.local.insert(ev.account_hash);
+    if (!records) continue;
+    encode_fingerprint_record(ev, b, m.buf);
+    ++m.buf_count;
+    if (m.buf.size() >= m.opt.max_message_bytes) m.send();
+  }
+  m.send();
+  rd_kafka_poll(m.prod, 0);
+}
+
+void ClusterExchange::poll(AlertSink& sink) {
+  Impl& m = *impl_;
+  rd_kafka_poll(m.prod, 0);
+  for (int budget = 0; budget < 1024; ++budget) {
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(m.cons, 0);
+    if (!msg) break;
+    if (msg->err) {
+      rd_kafka_message_destroy(msg);
+      continue;
+    }
+    const bool catchup = msg->offset < m.catchup_end;
+    if (!decode_fingerprint_message(std::string_view(static_cast<const char*>(msg->payload), msg->len),
+                                    m.config_hash, m.in)) {
+      ++m.ctr.messages_refused;
+      rd_kafka_message_destroy(msg);
+      continue;
+    }
+    rd_kafka_message_destroy(msg);
+    m.ctr.records_received += m.in.events.size();
+    m.in.seq = m.seq;
+    m.out.clear();
+    m.stage->observe(m.in, m.seq++, m.out);
+    for (const Alert& a : m.out) {
+      if (catchup) {
+        ++m.ctr.alerts_suppressed_catchup;
+      } else if (!m.local.count(a.account_hash ? a.account_hash : hash_str(a.account))) {
+        ++m.ctr.alerts_not_ours;
+      } else {
+        sink.write(a);
+        ++m.ctr.alerts_written;
+      }
+    }
+  }
+}
+
+Result<void> ClusterExchange::flush() {
+  Impl& m = *impl_;
+  m.send();
+  if (auto e = rd_kafka_flush(m.prod, 10000); e) return make_error(std::string("cluster topic: ") + rd_kafka_err2str(e));
+  if (m.delivery_errors) {
+    m.ctr.produce_errors += m.delivery_errors;
+    m.delivery_errors = 0;
+    return make_error("cluster topic: some fingerprint records were not delivered");
+  }
+  return {};
+}
+
+ClusterExchangeCounters ClusterExchange::counters() const {
+  ClusterExchangeCounters c = impl_->ctr;
+  c.local_accounts = impl_->local.size();
+  c.fingerprints = impl_->stage->fingerprints();
+  return c;
+}
+
+}  // namespace ds

@@ -1,0 +1,97 @@
+// ClusterExchange: cross-instance hydra-cluster detection for `consume`.
+//
+// Accounts are partitioned over instances, but a hydra cluster's members
+// land on different partitions, so no instance's own cross-account stage
+// sees enough of them. Each instance therefore publishes, for every event it
+// processes live (never replayed ones), a compact fingerprint record -- time,
+// account (hash and name), system-prompt / prompt-suffix / user-agent /
+// client-IP hashes, harvesting rule bits, completion tokens, n, tool turns:
+// ~70 bytes instead of the ~2 KB log line -- to one single-partition topic.
+// Every instance reads that whole topic, in the same order, into its own
+// ClusterStage (detect/cluster_stage.hpp, unchanged): all instances hold the
+// same global cluster view. A member alert is written only by the instance
+// that currently processes the member's account (it saw the account in its
+// own batches since the last rebalance), so each alert is written once.
+//
+// Cost: every instance reads all fingerprint records (N instances x ~70 B
+// per event) and keeps one global ClusterStage (bounded by cluster.*).
+// Ordering: the topic has one partition, so every instance feeds the stage
+// the same sequence; evaluation points follow the topic's order, not a
+// single scan's input order (cluster alert ids can differ from a `scan` of
+// the same data; the flagged members are the same).
+// Restart: the stage is rebuilt from the topic (from --rebuild ago, or all
+// retained), with alerts suppressed up to the topic's end at startup.
+// Records of a partition re-processed after a crash are published again
+// (counts on those fingerprints are inflated, never lost).
+// Thread use: everything on the pipeline's collector thread (on_batch,
+// on_tick, checkpoint hooks).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event.hpp"
+#include "core/result.hpp"
+#include "detect/detector_config.hpp"
+#include "sink/alert_sink.hpp"
+
+namespace ds {
+
+struct ClusterExchangeOptions {
+  std::string brokers;
+  std::string topic;  // one partition
+  std::string reader_group = "distillscan-cluster-exchange";  // group.id of the reader (assign only, never commits)
+  std::vector<std::pair<std::string, std::string>> properties;  // extra librdkafka settings
+  int64_t rebuild_ms = 24LL * 3600 * 1000;  // < 0 = all retained
+  uint64_t max_local_accounts = 1u << 20;   // accounts this instance processes (cap; cleared when full, counted)
+  size_t max_message_bytes = 512 * 1024;    // records per Kafka message
+};
+
+struct ClusterExchangeCounters {
+  uint64_t records_published = 0;
+  uint64_t records_received = 0;
+  uint64_t messages_refused = 0;  // another version or detector config / rule categories
+  uint64_t alerts_written = 0;
+  uint64_t alerts_not_ours = 0;   // members processed by another instance
+  uint64_t alerts_suppressed_catchup = 0;
+  uint64_t local_accounts = 0;
+  uint64_t local_cleared = 0;
+  uint64_t produce_errors = 0;
+  uint64_t fingerprints = 0;
+};
+
+// Record codec (exposed for tests). Appends one record for `ev`.
+void encode_fingerprint_record(const Event& ev, const EventBatch& b, std::string& out);
+// Header of a message of `count` records under `config_hash`.
+void encode_fingerprint_header(uint64_t config_hash, uint32_t count, std::string& out);
+// Decodes a message into `b` (reset first). False on a malformed or foreign message.
+bool decode_fingerprint_message(std::string_view msg, uint64_t config_hash, EventBatch& b);
+
+class ClusterExchange {
+ public:
+  static Result<std::unique_ptr<ClusterExchange>> create(ClusterExchangeOptions opt, const DetectorConfig& cfg,
+                                                         const std::vector<std::string>& categories);
+  ~ClusterExchange();
+  ClusterExchange(const ClusterExchange&) = delete;
+  ClusterExchange& operator=(const ClusterExchange&) = delete;
+
+  // A batch of this instance: note its accounts as ours; publish its records
+  // unless it is replayed (the previous owner published those already).
+  // Accounts stay ours across rebalances (until the cap clears the set): two
+  // instances may then both write a member alert -- with the same id, as
+  // every instance runs the same global stage -- rather than none.
+  void publish(const EventBatch& b, bool records);
+  // Read what the instances published and write the global stage's alerts for our accounts to `sink`.
+  void poll(AlertSink& sink);
+  // Wait for published records to be acknowledged (before offsets are committed).
+  Result<void> flush();
+  ClusterExchangeCounters counters() const;
+
+ private:
+  struct Impl;
+  explicit ClusterExchange(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ds
