@@ -10,9 +10,10 @@
 // accepted one has limits and durations the rest of the program can use
 // without overflow (every duration * 1000 fits in int64), a window of
 // 1..kMaxBuckets buckets, and a mapping with time and account mapped.
-// max_accounts: AccountTable preallocates its index for the cap (by design:
-// no allocation per new account), so the detector here is built with
-// min(max_accounts, 100000) to keep the fuzzer inside -rss_limit_mb.
+// max_accounts: the AccountTable's index grows on demand, so a huge cap costs
+// nothing until used; the detector here is still built with
+// min(max_accounts, 100000) so no input can make it hold more.
+// max_account_bytes: accepted only within 32..65536.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -89,6 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DS_FUZZ_CHECK(d.suppress_seconds > 0 && times_1000_fits(d.suppress_seconds));
   DS_FUZZ_CHECK(d.account_idle_seconds > 0 && times_1000_fits(d.account_idle_seconds));
   DS_FUZZ_CHECK(d.shards >= 1 && d.max_accounts >= 1 && d.min_requests >= 1);
+  DS_FUZZ_CHECK(d.max_account_bytes >= 32 && d.max_account_bytes <= 65536);
   DS_FUZZ_CHECK(d.default_threshold > 0 && d.default_threshold <= 1);  // also rejects NaN
   DS_FUZZ_CHECK(d.alert_score >= 0 && d.alert_score <= 1);
   DS_FUZZ_CHECK(d.critical_score >= 0 && d.critical_score <= 1);

@@ -6,7 +6,8 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libsimdjson-dev libhyperscan-dev prometheus-cpp-dev libboost-dev
       libyaml-cpp-dev libcli11-dev zlib1g-dev libzstd-dev catch2
       gzip zstd ripgrep time curl jq python3 prometheus prometheus-alertmanager systemd logrotate
-      librdkafka-dev kcat)
+      librdkafka-dev kcat
+      clang libclang-rt-14-dev)  # clang + libFuzzer/sanitizer runtimes: fuzz/run.sh
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

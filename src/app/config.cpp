@@ -254,7 +254,7 @@ Result<Config> load_node(const YAML::Node& root, Ctx& c) {
     }
     if (const auto& l = root["limits"]) {
       if (l.IsMap()) {
-        check_keys(c, l, "limits", {"max_line_bytes", "chunk_bytes", "max_accounts", "account_idle"});
+        check_keys(c, l, "limits", {"max_line_bytes", "chunk_bytes", "max_accounts", "account_idle", "max_account_bytes"});
         uint64_t v = cfg.framer.max_line_bytes;
         if (l["max_line_bytes"]) size(c, l["max_line_bytes"], "limits.max_line_bytes", v);
         cfg.framer.max_line_bytes = v;
@@ -264,6 +264,8 @@ Result<Config> load_node(const YAML::Node& root, Ctx& c) {
         cfg.framer.chunk_bytes = v;
         if (l["max_accounts"]) number(c, l["max_accounts"], "limits.max_accounts", cfg.detector.max_accounts, 1, 1e9);
         if (l["account_idle"]) duration(c, l["account_idle"], "limits.account_idle", cfg.detector.account_idle_seconds);
+        if (l["max_account_bytes"])  // longer ids: first bytes + "~" + 16 hex digits of the full id's hash
+          number(c, l["max_account_bytes"], "limits.max_account_bytes", cfg.detector.max_account_bytes, 32, 65536);
       } else {
         c.error(l, "limits must be a map");
       }

@@ -90,8 +90,16 @@ void HttpDeliverySink::run() {
     lk.unlock();
     HttpResult r = http_post(url_, content_type_, body, opt_.request_timeout);
     lk.lock();
+    {
+      double secs = std::chrono::duration<double>(Clock::now() - now).count();
+      const auto& b = DeliveryStats::kRequestSecondsBounds;
+      size_t i = static_cast<size_t>(std::lower_bound(b.begin(), b.end(), secs) - b.begin());
+      ++stats_.request_seconds[i];
+      stats_.request_seconds_sum += secs;
+    }
     now = Clock::now();
     if (r.success()) {
+      if (failing_) receiver_recovered_locked();
       request_done_locked();
       stats_.sent += n;
       stats_.last_success_unix = static_cast<double>(wall_ms()) / 1000.0;
@@ -392,6 +400,19 @@ size_t AlertmanagerSink::next_request_locked(std::string& body, Clock::time_poin
   }
   if (!inflight_.empty()) body += ']';
   return inflight_.size();
+}
+
+void AlertmanagerSink::receiver_recovered_locked() {
+  // Alertmanager may have restarted (it keeps no alerts across restarts): all
+  // that is firing goes out again now. What the accepted request carried is
+  // left alone (its version decides in request_done_locked()).
+  for (auto& entry : entries_) {
+    Entry& e = entry.second;
+    if (e.resolved || e.dirty) continue;
+    const std::string& key = entry.first;  // (clang 14 cannot capture structured bindings)
+    bool carried = std::any_of(inflight_.begin(), inflight_.end(), [&](const auto& p) { return p.first == key; });
+    if (!carried) e.dirty = true;
+  }
 }
 
 void AlertmanagerSink::request_done_locked() {

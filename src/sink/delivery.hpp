@@ -5,6 +5,7 @@
 // `max_queue`, counted as `dropped` beyond it) and are retried with
 // exponential backoff until it returns: within the bound, nothing is lost.
 #pragma once
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -40,6 +41,12 @@ struct DeliveryStats {
   uint64_t dropped = 0;   // alerts dropped because the queue was full
   uint64_t queued = 0;    // notifications waiting for delivery now
   double last_success_unix = 0;  // wall time of the last accepted request (0 = never)
+  // Duration of each HTTP request (success or failure): a histogram with
+  // these upper bounds (seconds), per bucket (not cumulative), last = +Inf.
+  static constexpr std::array<double, 11> kRequestSecondsBounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                 0.5,   1,    2.5,   5,    10};
+  std::array<uint64_t, kRequestSecondsBounds.size() + 1> request_seconds{};
+  double request_seconds_sum = 0;
 };
 
 class HttpDeliverySink : public AlertSink {
@@ -64,6 +71,9 @@ class HttpDeliverySink : public AlertSink {
   // The last request was accepted (or rejected for good): forget what it carried.
   virtual void request_done_locked() = 0;
   virtual size_t pending_locked() const = 0;
+  // The receiver accepted a request after failures (it may have restarted and
+  // lost its state): called before request_done_locked() of that request.
+  virtual void receiver_recovered_locked() {}
   // When the thread must wake up for a timer even without new alerts.
   virtual Clock::time_point next_timer_locked(Clock::time_point /*now*/) const { return Clock::time_point::max(); }
 
@@ -121,7 +131,10 @@ struct AlertmanagerOptions {
 // every resend_interval with endsAt = now + 4 x resend_interval; when an
 // account raised no alert for resolve_after, it is sent once more as resolved
 // (endsAt = now) and forgotten. A new alert for an account whose severity or
-// detector set changed resolves the previous label set.
+// detector set changed resolves the previous label set. When the receiver
+// comes back after failed requests (e.g. Alertmanager restarted without its
+// state), every firing alert is re-sent at once, not only at the next
+// resend_interval.
 class AlertmanagerSink final : public HttpDeliverySink {
  public:
   // `url` is the Alertmanager base URL (http://host:9093) or the full
@@ -152,6 +165,7 @@ class AlertmanagerSink final : public HttpDeliverySink {
   void request_done_locked() override;
   size_t pending_locked() const override;
   Clock::time_point next_timer_locked(Clock::time_point now) const override;
+  void receiver_recovered_locked() override;
 
   AlertmanagerOptions am_;
   std::map<std::string, Entry> entries_;                          // by label-set key

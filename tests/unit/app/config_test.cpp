@@ -80,3 +80,22 @@ TEST_CASE("durations and sizes", "[app][config]") {
   REQUIRE(*parse_size_bytes("8MiB") == 8u << 20);
   REQUIRE_FALSE(parse_size_bytes("8TB").ok());
 }
+
+TEST_CASE("limits.max_account_bytes", "[app][config]") {
+  auto d = load_config_text("", "c.yaml");
+  REQUIRE(d.ok());
+  CHECK(d->detector.max_account_bytes == 256);
+  auto c = load_config_text("limits:\n  max_account_bytes: 64\n", "c.yaml");
+  REQUIRE(c.ok());
+  CHECK(c->detector.max_account_bytes == 64);
+  auto lo = load_config_text("limits:\n  max_account_bytes: 32\n", "c.yaml");
+  REQUIRE(lo.ok());
+  CHECK(lo->detector.max_account_bytes == 32);
+  for (const char* bad : {"limits:\n  max_account_bytes: 31\n", "limits:\n  max_account_bytes: 0\n",
+                          "limits:\n  max_account_bytes: many\n", "limits:\n  max_account_bytes: 100000\n"}) {
+    auto e = load_config_text(bad, "c.yaml");
+    INFO(bad);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error().message.find("c.yaml:2: limits.max_account_bytes") != std::string::npos);
+  }
+}

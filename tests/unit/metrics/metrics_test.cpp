@@ -67,6 +67,26 @@ std::string http_get(int port, const std::string& target) {
   return res.body();
 }
 
+// One request on its own connection: {status, body}.
+std::pair<int, std::string> http_request(int port, boost::beast::http::verb verb, const std::string& target,
+                                         const std::string& body = "") {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
 }  // namespace
 
 TEST_CASE("the catalogue declares every contract name once, with conventional names", "[metrics]") {
@@ -278,6 +298,28 @@ TEST_CASE("delivery probes are read at scrape time", "[metrics]") {
   CHECK((*m)->scrape().find("alert_deliveries") == std::string::npos);
 }
 
+TEST_CASE("delivery request durations are a histogram per sink", "[metrics]") {
+  auto m = Metrics::create({});
+  REQUIRE(m);
+  DeliveryStats st;
+  st.request_seconds[0] = 2;   // <= 5 ms
+  st.request_seconds[4] = 1;   // <= 100 ms
+  st.request_seconds.back() = 1;  // > 10 s
+  st.request_seconds_sum = 12.11;
+  (*m)->add_delivery_probe("webhook", "http://127.0.0.1:1/x", [&] { return st; });
+  std::string t = (*m)->scrape();
+  std::string n = "distillscan_alert_delivery_request_seconds";
+  std::string l = "sink=\"webhook\",target=\"http://127.0.0.1:1/x\"";
+  CHECK(t.find("# TYPE " + n + " histogram") != std::string::npos);
+  CHECK(value_of(t, n + "_bucket{" + l + ",le=\"0.005\"}") == 2);
+  CHECK(value_of(t, n + "_bucket{" + l + ",le=\"0.05\"}") == 2);
+  CHECK(value_of(t, n + "_bucket{" + l + ",le=\"0.1\"}") == 3);
+  CHECK(value_of(t, n + "_bucket{" + l + ",le=\"10\"}") == 3);
+  CHECK(value_of(t, n + "_bucket{" + l + ",le=\"+Inf\"}") == 4);
+  CHECK(value_of(t, n + "_count{" + l + "}") == 4);
+  CHECK(value_of(t, n + "_sum{" + l + "}") == Approx(12.11));
+}
+
 TEST_CASE("reloads are counted by result", "[metrics]") {
   auto m = Metrics::create({});
   REQUIRE(m);
@@ -323,4 +365,29 @@ TEST_CASE("the endpoint serves the scrape over HTTP", "[metrics][http]") {
   auto m2 = Metrics::create(o2);
   REQUIRE_FALSE(m2);
   CHECK(m2.error().message.find("cannot listen") != std::string::npos);
+}
+
+TEST_CASE("the endpoint serves no files and changes no state", "[metrics][http]") {
+  namespace http = boost::beast::http;
+  MetricsOptions o;
+  o.listen = "127.0.0.1:0";
+  auto m = Metrics::create(o);
+  REQUIRE(m);
+  int port = (*m)->port();
+  REQUIRE(port > 0);
+  for (std::string target : {"/etc/passwd", "/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/index.html",
+                             "/", "/CMakeCache.txt", "/proc/self/environ"}) {
+    INFO(target);
+    auto [status, body] = http_request(port, http::verb::get, target);
+    CHECK(status == 404);
+    CHECK(body.find("root:") == std::string::npos);
+    CHECK(body.find("distillscan_") == std::string::npos);
+  }
+  for (auto verb : {http::verb::post, http::verb::put, http::verb::delete_}) {
+    auto [status, body] = http_request(port, verb, "/metrics", "distillscan_lines_total 5\n");
+    CHECK(status >= 400);
+  }
+  auto [status, body] = http_request(port, http::verb::get, "/metrics");
+  CHECK(status == 200);
+  CHECK(value_of(body, "distillscan_lines_total") == 0);
 }

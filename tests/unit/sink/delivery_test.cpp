@@ -430,3 +430,59 @@ TEST_CASE("fanout writes every sink and joins flush errors", "[sink]") {
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("webhook http://127.0.0.1:") == 0);
 }
+
+TEST_CASE("Alertmanager restarted: firing alerts are re-sent when it returns, not only at the next resend",
+          "[sink][alertmanager][retry]") {
+  AlertmanagerOptions am;
+  am.resend_interval = 60s;  // far beyond this test: only the recovery re-send can deliver acct-a again
+  auto opt = fast();
+  opt.flush_timeout = 300ms;
+  std::optional<TestHttpServer> first(std::in_place);
+  unsigned short port = first->port();
+  auto s = AlertmanagerSink::create(first->url(), opt, am);
+  REQUIRE(s);
+  (*s)->write(make_alert("acct-a"));
+  REQUIRE((*s)->flush());
+  REQUIRE(first->count() == 1);
+  first.reset();  // Alertmanager stops (and forgets acct-a)
+
+  (*s)->write(make_alert("acct-b"));  // raised while it is down
+  REQUIRE(!(*s)->flush());  // cannot be delivered while it is down (flush_timeout below)
+  TestHttpServer second(port);  // back, empty
+  REQUIRE(second.wait_for([](const auto& reqs) {
+    std::string all;
+    for (const auto& r : reqs) all += r.body;
+    return all.find("\"account\":\"acct-a\"") != std::string::npos &&
+           all.find("\"account\":\"acct-b\"") != std::string::npos;
+  }));
+  std::string all;
+  for (const auto& r : second.requests()) all += r.body;
+  CHECK(count_of(all, "\"account\":\"acct-b\"") == 1);
+  // acct-a went out again as firing: its endsAt is in the future, not a resolution.
+  size_t p = all.find("\"account\":\"acct-a\"");
+  size_t ends = all.find("\"endsAt\":\"", p);
+  REQUIRE(ends != std::string::npos);
+  auto wall_now = format_time_utc_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  CHECK(all.substr(ends + 10, 24) > wall_now);
+  CHECK((*s)->active() == 2);
+  CHECK((*s)->stats().failed >= 1);
+  CHECK((*s)->stats().dropped == 0);
+}
+
+TEST_CASE("Alertmanager: no recovery re-send without a failure in between", "[sink][alertmanager]") {
+  TestHttpServer srv;
+  AlertmanagerOptions am;
+  am.resend_interval = 60s;
+  auto s = AlertmanagerSink::create(srv.url(), fast(), am);
+  REQUIRE(s);
+  (*s)->write(make_alert("acct-a"));
+  REQUIRE((*s)->flush());
+  (*s)->write(make_alert("acct-b"));
+  REQUIRE((*s)->flush());
+  std::string all;
+  for (const auto& r : srv.requests()) all += r.body;
+  CHECK(count_of(all, "\"account\":\"acct-a\"") == 1);
+  CHECK(count_of(all, "\"account\":\"acct-b\"") == 1);
+}
