@@ -123,7 +123,8 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
   a.ips.add(ev.ip_hash);
   a.keys.add(ev.api_key_hash);
   a.user_agents.add(ev.user_agent_hash);
-  ++a.hour_hist[static_cast<size_t>(floor_div(ev.time_ms, 3600 * 1000) % 24)];
+  // Hour of day; events before 1970 (negative times) too: % alone would give -23..-1.
+  ++a.hour_hist[static_cast<size_t>(((floor_div(ev.time_ms, 3600 * 1000) % 24) + 24) % 24)];
 
   // Per-request contribution.
   WindowCounts delta;

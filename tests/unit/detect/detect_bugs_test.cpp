@@ -218,3 +218,25 @@ TEST_CASE("bug: one account is not alerted twice by the two stages within the in
     (void)both_stages;
   }
 }
+
+TEST_CASE("bug: an event before 1970 lands in hour 23, not at index -1 of the hour histogram", "[detect][bugs]") {
+  // Found by fuzz_state (UBSan: index 18446744073709551615 into hour_hist):
+  // floor_div(-1 ms, 1 h) % 24 was -1.
+  AccountDetector det(small_config(), std::vector<std::string>{"reasoning_elicitation"});
+  EventBatch b;
+  std::vector<Alert> out;
+  b.events.push_back(make_event(b, "acct-old", -1, 0, "r1", 0));
+  det.observe(b.events.back(), b, 0, out);
+  b.reset();
+  b.events.push_back(make_event(b, "acct-old", -3600 * 1000 * 25 + 1, 0, "r2", 0));  // 25 h before 1970: hour 23
+  det.observe(b.events.back(), b, 0, out);
+  int found = 0;
+  det.table().for_each([&](const AccountState& a) {
+    ++found;
+    uint64_t sum = 0;
+    for (auto v : a.hour_hist) sum += v;
+    CHECK(sum == 2);
+    CHECK(a.hour_hist[23] == 2);
+  });
+  CHECK(found == 1);
+}
