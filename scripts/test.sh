@@ -7,9 +7,12 @@ preset=${1:-release}
 cmake --preset "$preset" > /dev/null
 cmake --build --preset "$preset"
 filter=()
-# TSan: the tests that run the threaded pipeline. ASan: everything but the two
-# statistics/flood tests whose runtime under ASan would not fit CI's limit
-# (the fuzz targets cover the same hostile lines under ASan).
-[[ $preset == tsan ]] && filter=(-R 'e2e\.determinism|golden\.|pipeline\.')
-[[ $preset == asan ]] && filter=(-E 'e2e\.quality|e2e\.hostile_input')
+# TSan: the tests that run threads of ours: the pipeline (determinism, golden,
+# pipeline units), tail (follower units, every tail e2e), the TCP listener and
+# the ingest units. Not the Kafka e2e tests: Debian's librdkafka is not
+# instrumented and its threads crash inside TSan's allocator (getaddrinfo).
+# (The tsan preset adds -Wno-tsan: GCC 12 warns that TSan does not model the
+# std::atomic_thread_fence inside Boost.Asio's scheduler; WERROR made that fatal.)
+[[ $preset == tsan ]] && filter=(-R 'e2e\.determinism|golden\.|pipeline\.|source\.|ingest\.|e2e\.tail_|e2e\.tcp_listen')
+[[ $preset == asan ]] && filter=()
 ctest --preset "$preset" "${filter[@]}"
