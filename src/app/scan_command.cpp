@@ -194,16 +194,7 @@ bool write_report(const std::string& path, std::vector<AccountSummary> accounts,
     num("gap_cv", f.gap_cv);
     num("rate_per_hour", f.rate_per_hour);
     o += "},\"reasons\":[";
-    for (size_t i = 0; i < a.reasons.size(); ++i) {
-      if (i) o += ',';
-      o += "{\"detector\":";
-      json_escape_append(o, a.reasons[i].detector);
-      o += ",\"value\":";
-      json_number_append(o, a.reasons[i].value);
-      o += ",\"threshold\":";
-      json_number_append(o, a.reasons[i].threshold);
-      o += '}';
-    }
+    reasons_json_append(o, a.reasons);
     o += ']';
     if (a.cluster_member) {
       o += ",\"cluster\":{\"id\":";

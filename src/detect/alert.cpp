@@ -6,6 +6,19 @@
 
 namespace ds {
 
+void reasons_json_append(std::string& o, const std::vector<AlertReason>& reasons) {
+  for (size_t i = 0; i < reasons.size(); ++i) {
+    if (i) o += ',';
+    o += "{\"detector\":";
+    json_escape_append(o, reasons[i].detector);
+    o += ",\"value\":";
+    json_number_append(o, reasons[i].value);
+    o += ",\"threshold\":";
+    json_number_append(o, reasons[i].threshold);
+    o += '}';
+  }
+}
+
 std::string format_time_utc(int64_t time_ms) {
   // Civil-from-days (proleptic Gregorian), independent of the C library's TZ.
   int64_t secs = time_ms >= 0 ? time_ms / 1000 : (time_ms - 999) / 1000;
@@ -42,16 +55,7 @@ std::string alert_to_json(const Alert& a) {
   o += ",\"score\":";
   json_number_append(o, a.score);
   o += ",\"reasons\":[";
-  for (size_t i = 0; i < a.reasons.size(); ++i) {
-    if (i) o += ',';
-    o += "{\"detector\":";
-    json_escape_append(o, a.reasons[i].detector);
-    o += ",\"value\":";
-    json_number_append(o, a.reasons[i].value);
-    o += ",\"threshold\":";
-    json_number_append(o, a.reasons[i].threshold);
-    o += '}';
-  }
+  reasons_json_append(o, a.reasons);
   o += ']';
   if (a.has_cluster) {
     o += ",\"cluster\":{\"id\":";
