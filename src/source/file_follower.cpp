@@ -105,6 +105,7 @@ struct FileFollower::Impl {
     Clock::time_point last_growth{};
     Clock::time_point last_active{};
     uint64_t order = 0;
+    int64_t mtime_ns = 0;  // at the last fstat: which pending file to read first
     // An over-long line being skipped: [offset, skip_pos) is discarded.
     bool skipping = false;
     uint64_t skip_pos = 0;
@@ -136,7 +137,7 @@ struct FileFollower::Impl {
   FollowerOptions opt;
   std::list<Entry> entries;  // stable addresses: entries are added while others are referenced
   uint64_t next_order = 0;
-  size_t rr = 0;  // round-robin start among active files
+  std::vector<Entry*> order_buf;  // read_some's scratch
   int ifd = -1;
   std::vector<std::string> watched_dirs;
   std::vector<int> watch_ids;
@@ -244,6 +245,9 @@ struct FileFollower::Impl {
 
   static int open_ro(const std::string& p) { return ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW); }
 
+  static int64_t mtime_of(const struct stat& st) {
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
   static int64_t ctime_of(const struct stat& st) {
     return static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
   }
@@ -272,6 +276,7 @@ struct FileFollower::Impl {
     e.id.ino = static_cast<uint64_t>(st.st_ino);
     e.id.fp_len = static_cast<uint32_t>(e.head.size());
     e.id.fp_hash = e.head.empty() ? 0 : hash_bytes(e.head.data(), e.head.size());
+    e.mtime_ns = mtime_of(st);
     return true;
   }
 
@@ -544,6 +549,7 @@ struct FileFollower::Impl {
       int fd = open_ro(c.path);
       if (fd < 0) return false;
       c.fd = fd;
+      c.mtime_ns = mtime_of(st);
       c.done = false;
       c.offset = off;
       c.rotated = c.confirmed = true;
@@ -584,6 +590,7 @@ struct FileFollower::Impl {
         if (!c) return true;
       }
       c->copy = c->rotated = c->confirmed = true;
+      c->mtime_ns = mtime_of(st);
       c->last_size = size;
       c->offset = std::min(off, size);
       c->last_growth = c->last_active = now;
@@ -728,6 +735,7 @@ struct FileFollower::Impl {
     struct stat st {};
     if (::fstat(e.fd, &st) != 0) return false;
     const uint64_t size = static_cast<uint64_t>(st.st_size);
+    e.mtime_ns = mtime_of(st);
     if (size != e.last_size) {
       e.last_growth = now;
       e.last_size = size;
@@ -835,25 +843,30 @@ struct FileFollower::Impl {
   }
 
   bool read_some(Chunk& out, Clock::time_point now) {
-    // Rotated files first (oldest first), then the live ones round-robin. A
-    // rotated file at EOF does not hold its successor back (rotate_wait).
-    std::vector<Entry*> rot, live;
-    for (auto& e : entries) {
-      if (e.done || e.fd < 0) continue;
-      (e.rotated ? rot : live).push_back(&e);
-    }
-    std::sort(rot.begin(), rot.end(), [](const Entry* a, const Entry* b) { return a->order < b->order; });
-    for (Entry* e : rot)
+    // Rotated files first, then the others; within each group the least
+    // recently modified first (ties: discovery order). Lines of one rotation
+    // family are then read in the order they were written even when several
+    // files have unread data at once (a restart after rotations, a glob
+    // matching the rotated names): the old file's last write precedes the
+    // new file's first, and a copytruncate copy is older than what was
+    // written after the truncation. Files written concurrently alternate: the
+    // one just read has the newest mtime. A rotated file at EOF does not hold
+    // its successor back (rotate_wait); one with a partial line is skipped.
+    // A truncation found on the way may open a copy: choose again.
+  again:
+    order_buf.clear();
+    for (auto& e : entries)
+      if (!e.done && e.fd >= 0) order_buf.push_back(&e);
+    std::sort(order_buf.begin(), order_buf.end(), [](const Entry* a, const Entry* b) {
+      if (a->rotated != b->rotated) return a->rotated;
+      if (a->mtime_ns != b->mtime_ns) return a->mtime_ns < b->mtime_ns;
+      return a->order < b->order;
+    });
+    const uint64_t truncations = ctr.truncations;
+    for (Entry* e : order_buf) {
+      if (e->done || e->fd < 0) continue;
       if (read_entry(*e, out, now)) return true;
-    const size_t n = live.size();
-    for (size_t k = 0; k < n; ++k) {
-      size_t i = (rr + k) % n;
-      Entry& e = *live[i];
-      if (e.done || e.fd < 0 || e.rotated) continue;
-      if (read_entry(e, out, now)) {
-        rr = i + 1;
-        return true;
-      }
+      if (ctr.truncations != truncations) goto again;
     }
     return false;
   }

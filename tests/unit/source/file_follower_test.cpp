@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "source/file_follower.hpp"
 
@@ -407,4 +408,44 @@ TEST_CASE("a copy seen before a stop, truncated while stopped: nothing read twic
   FileFollower fol(opts(pat, false));
   fol.restore(cp);
   CHECK(drain(fol, 200, 30) == "{\"new\":1}\n");
+}
+
+TEST_CASE("several rotations while stopped, glob matching the rotated names: read in the order written",
+          "[follower]") {
+  // Restart after rename and copytruncate rotations: the checkpointed file's
+  // tail, whole rotated files never seen, the truncated file's new content
+  // and the current file all have unread lines at once. Lines must come in
+  // the order they were written (event-time state depends on it), not
+  // interleaved chunk by chunk; tiny chunks make interleaving visible.
+  using namespace std::chrono_literals;
+  for (bool copytruncate : {false, true}) {
+    TempDir d;
+    auto f = d.p / "app.jsonl";
+    auto o = opts(f.string() + "*", false);
+    o.chunk_bytes = 64;  // about one line per chunk
+    append(f, numbered(0, 10));
+    std::vector<FilePosition> cp;
+    {
+      FileFollower fol(o);
+      CHECK(drain(fol, 200) == numbered(0, 10));
+      cp = fol.checkpoint();
+    }
+    append(f, numbered(10, 20));
+    std::this_thread::sleep_for(20ms);  // distinct modification times (coarse kernel clock)
+    if (copytruncate) {
+      fs::copy_file(f, d.p / "app.jsonl.1");
+      fs::resize_file(f, 0);
+    } else {
+      fs::rename(f, d.p / "app.jsonl.1");
+    }
+    std::this_thread::sleep_for(20ms);
+    append(f, numbered(20, 30));
+    std::this_thread::sleep_for(20ms);
+    fs::rename(f, d.p / "app.jsonl.2");
+    std::this_thread::sleep_for(20ms);
+    append(f, numbered(30, 40));
+    FileFollower fol(o);
+    fol.restore(cp);
+    CHECK(drain(fol, 400, 30) == numbered(10, 40));
+  }
 }
