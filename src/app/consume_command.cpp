@@ -451,6 +451,13 @@ class KafkaLive final : public LiveSource {
       o += ",\"alerts_written\":" + std::to_string(x.alerts_written);
       o += ",\"alerts_not_ours\":" + std::to_string(x.alerts_not_ours);
       o += ",\"alerts_suppressed_catchup\":" + std::to_string(x.alerts_suppressed_catchup);
+      o += ",\"alerts_held\":" + std::to_string(x.alerts_held);
+      o += ",\"alerts_claimed\":" + std::to_string(x.alerts_claimed);
+      o += ",\"alerts_held_evicted\":" + std::to_string(x.alerts_held_evicted);
+      o += ",\"alerts_held_now\":" + std::to_string(x.alerts_held_now);
+      o += ",\"evaluations\":" + std::to_string(x.evaluations);
+      o += ",\"idle_evaluations\":" + std::to_string(x.idle_evaluations);
+      o += ",\"clusters_flagged\":" + std::to_string(x.clusters_flagged);
       o += ",\"local_accounts\":" + std::to_string(x.local_accounts);
       o += ",\"local_cleared\":" + std::to_string(x.local_cleared);
       o += ",\"produce_errors\":" + std::to_string(x.produce_errors) + "}";

@@ -152,7 +152,11 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
     e.accounts.add(ev.account_hash);
     if (hit) {
       ++e.hits;
-      e.last_hit_ms = std::max(e.last_hit_ms, ev.time_ms);
+      // A hit older than the last evaluation (late: out of input order, or a
+      // fingerprint record from another instance that was behind, or replayed
+      // after a takeover) is still new for the next evaluation.
+      const int64_t t = prev_eval_ms_ != INT64_MIN && ev.time_ms < prev_eval_ms_ ? prev_eval_ms_ + 1 : ev.time_ms;
+      e.last_hit_ms = std::max(e.last_hit_ms, t);
       if (usage) e.out_tokens += out, ++e.out_n;
       if (head_ != s) {
         unlink(s);

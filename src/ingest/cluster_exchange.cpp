@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "detect/cluster_stage.hpp"
@@ -129,6 +131,26 @@ struct ClusterExchange::Impl {
   EventBatch in;
   std::vector<Alert> out;
   std::unordered_set<uint64_t> local;
+  // Member alerts for accounts that are not ours: held (bounded, FIFO) and
+  // written if the account becomes ours. An instance killed before an
+  // evaluation that flags its accounts writes nothing; the survivor that takes
+  // its partitions over replays them, so the accounts become its own and the
+  // held alerts (same ids) are written then.
+  struct Held {
+    Alert alert;
+    uint64_t gen = 0;
+  };
+  std::unordered_map<uint64_t, Held> held;
+  std::deque<std::pair<uint64_t, uint64_t>> held_order;  // (account hash, gen), oldest first
+  uint64_t held_gen = 0;
+  std::vector<uint64_t> claimed;  // became ours with an alert held: written by the next poll()
+  // Records received since the stage last evaluated, and when the last one
+  // came: a stream that goes quiet after late records (a partition taken
+  // over and replayed after its owner died, hours of event time behind)
+  // crosses no more interval boundary, so the stage evaluates once it has
+  // been idle for a second.
+  uint64_t since_eval = 0;
+  std::chrono::steady_clock::time_point last_rx{};
   ClusterExchangeCounters ctr;
   uint64_t delivery_errors = 0;
 
@@ -146,6 +168,44 @@ struct ClusterExchange::Impl {
       rd_kafka_consumer_close(cons);
       rd_kafka_destroy(cons);
     }
+  }
+
+  void hold(const Alert& a, uint64_t h) {
+    auto [it, fresh] = held.try_emplace(h);
+    it->second.alert = a;  // the newest alert for the account
+    it->second.gen = ++held_gen;
+    held_order.emplace_back(h, held_gen);
+    if (fresh) ++ctr.alerts_held;
+    while (held.size() > opt.max_held_alerts && !held_order.empty()) {
+      auto [oh, og] = held_order.front();
+      held_order.pop_front();
+      auto o = held.find(oh);
+      if (o != held.end() && o->second.gen == og) {
+        held.erase(o);
+        ++ctr.alerts_held_evicted;
+      }
+    }
+    // Entries superseded by a newer hold of the same account: drop when they dominate.
+    if (held_order.size() > 2 * held.size() + 64) {
+      std::deque<std::pair<uint64_t, uint64_t>> keep;
+      for (const auto& [oh, og] : held_order) {
+        auto o = held.find(oh);
+        if (o != held.end() && o->second.gen == og) keep.emplace_back(oh, og);
+      }
+      held_order.swap(keep);
+    }
+  }
+
+  void write_claimed(AlertSink& sink) {
+    for (uint64_t h : claimed) {
+      auto it = held.find(h);
+      if (it == held.end()) continue;
+      sink.write(it->second.alert);
+      ++ctr.alerts_claimed;
+      ++ctr.alerts_written;
+      held.erase(it);
+    }
+    claimed.clear();
   }
 
   void start_buf() {
@@ -251,7 +311,8 @@ void ClusterExchange::publish(const EventBatch& b, bool records) {
       m.local.clear();
       ++m.ctr.local_cleared;
     }
-    m.local.insert(ev.account_hash);
+    if (m.local.insert(ev.account_hash).second && !m.held.empty() && m.held.count(ev.account_hash))
+      m.claimed.push_back(ev.account_hash);
     if (!records) continue;
     encode_fingerprint_record(ev, b, m.buf);
     ++m.buf_count;
@@ -264,9 +325,33 @@ void ClusterExchange::publish(const EventBatch& b, bool records) {
 void ClusterExchange::poll(AlertSink& sink) {
   Impl& m = *impl_;
   rd_kafka_poll(m.prod, 0);
-  for (int budget = 0; budget < 1024; ++budget) {
-    rd_kafka_message_t* msg = rd_kafka_consumer_poll(m.cons, 0);
-    if (!msg) break;
+  m.write_claimed(sink);
+  auto emit = [&](bool catchup) {
+    for (const Alert& a : m.out) {
+      if (catchup) {
+        ++m.ctr.alerts_suppressed_catchup;
+      } else if (const uint64_t h = a.account_hash ? a.account_hash : hash_str(a.account); !m.local.count(h)) {
+        ++m.ctr.alerts_not_ours;
+        m.hold(a, h);
+      } else {
+        sink.write(a);
+        ++m.ctr.alerts_written;
+      }
+    }
+  };
+  for (int budget = 0;; ++budget) {
+    rd_kafka_message_t* msg = budget < 1024 ? rd_kafka_consumer_poll(m.cons, 0) : nullptr;
+    if (!msg) {
+      const auto now = std::chrono::steady_clock::now();
+      if (budget == 0 && m.since_eval > 0 && now - m.last_rx >= std::chrono::seconds(1)) {
+        m.out.clear();
+        m.stage->finish(m.seq++, m.out);  // evaluates at the watermark
+        m.since_eval = 0;
+        ++m.ctr.idle_evaluations;
+        emit(false);
+      }
+      break;
+    }
     if (msg->err) {
       rd_kafka_message_destroy(msg);
       continue;
@@ -282,17 +367,11 @@ void ClusterExchange::poll(AlertSink& sink) {
     m.ctr.records_received += m.in.events.size();
     m.in.seq = m.seq;
     m.out.clear();
+    const uint64_t evals = m.stage->counters().evaluations;
     m.stage->observe(m.in, m.seq++, m.out);
-    for (const Alert& a : m.out) {
-      if (catchup) {
-        ++m.ctr.alerts_suppressed_catchup;
-      } else if (!m.local.count(a.account_hash ? a.account_hash : hash_str(a.account))) {
-        ++m.ctr.alerts_not_ours;
-      } else {
-        sink.write(a);
-        ++m.ctr.alerts_written;
-      }
-    }
+    m.since_eval = m.stage->counters().evaluations != evals ? 0 : m.since_eval + m.in.events.size();
+    m.last_rx = std::chrono::steady_clock::now();
+    emit(catchup);
   }
 }
 
@@ -311,6 +390,9 @@ Result<void> ClusterExchange::flush() {
 ClusterExchangeCounters ClusterExchange::counters() const {
   ClusterExchangeCounters c = impl_->ctr;
   c.local_accounts = impl_->local.size();
+  c.alerts_held_now = impl_->held.size();
+  c.evaluations = impl_->stage->counters().evaluations;
+  c.clusters_flagged = impl_->stage->counters().clusters_flagged;
   c.fingerprints = impl_->stage->fingerprints();
   return c;
 }

@@ -9,9 +9,12 @@
 // ~70 bytes instead of the ~2 KB log line -- to one single-partition topic.
 // Every instance reads that whole topic, in the same order, into its own
 // ClusterStage (detect/cluster_stage.hpp, unchanged): all instances hold the
-// same global cluster view. A member alert is written only by the instance
-// that currently processes the member's account (it saw the account in its
-// own batches since the last rebalance), so each alert is written once.
+// same global cluster view. A member alert is written by the instance that
+// processes the member's account (it saw the account in its own batches).
+// One computed for an account that is not ours is held (bounded, FIFO) and
+// written if the account becomes ours: an instance killed before the
+// evaluation that flags its accounts writes nothing, and the survivor that
+// takes over its partitions replays them, making those accounts its own.
 //
 // Cost: every instance reads all fingerprint records (N instances x ~70 B
 // per event) and keeps one global ClusterStage (bounded by cluster.*).
@@ -46,6 +49,7 @@ struct ClusterExchangeOptions {
   int64_t rebuild_ms = 24LL * 3600 * 1000;  // < 0 = all retained
   uint64_t max_local_accounts = 1u << 20;   // accounts this instance processes (cap; cleared when full, counted)
   size_t max_message_bytes = 512 * 1024;    // records per Kafka message
+  size_t max_held_alerts = 4096;            // member alerts held for accounts not ours (FIFO beyond)
 };
 
 struct ClusterExchangeCounters {
@@ -55,6 +59,13 @@ struct ClusterExchangeCounters {
   uint64_t alerts_written = 0;
   uint64_t alerts_not_ours = 0;   // members processed by another instance
   uint64_t alerts_suppressed_catchup = 0;
+  uint64_t alerts_held = 0;          // not ours when computed: held in case the account becomes ours
+  uint64_t alerts_claimed = 0;       // held ones written when the account became ours (partition taken over)
+  uint64_t alerts_held_evicted = 0;  // dropped beyond max_held_alerts (oldest first)
+  uint64_t alerts_held_now = 0;
+  uint64_t evaluations = 0;       // global stage evaluations
+  uint64_t idle_evaluations = 0;  // of which: after records, once the topic was quiet for 1 s
+  uint64_t clusters_flagged = 0;  // (fingerprint, evaluation) pairs that qualified
   uint64_t local_accounts = 0;
   uint64_t local_cleared = 0;
   uint64_t produce_errors = 0;
@@ -80,7 +91,10 @@ class ClusterExchange {
   // unless it is replayed (the previous owner published those already).
   // Accounts stay ours across rebalances (until the cap clears the set): two
   // instances may then both write a member alert -- with the same id, as
-  // every instance runs the same global stage -- rather than none.
+  // every instance runs the same global stage -- rather than none. A member
+  // alert for an account not ours is held (bounded) and written if the
+  // account becomes ours later (its partition taken over, e.g. after its
+  // owner died before writing it).
   void publish(const EventBatch& b, bool records);
   // Read what the instances published and write the global stage's alerts for our accounts to `sink`.
   void poll(AlertSink& sink);

@@ -4,11 +4,15 @@
 # instance is kill -9'd mid-stream. The survivors take over its partitions
 # after the session timeout, rebuild those accounts by replaying the
 # partitions up to the last committed offsets with alerts suppressed, and go
-# on. Then: every partition is consumed to its end, the flagged accounts equal
-# those of one `scan` of the corpus, and every alert id written (by any
-# instance, the killed one included) is one `scan` writes too: replay
-# re-emits known ids, never new ones. (Per-account detectors only: the
-# cross-account stage's ids follow its input order, see kafka_group.sh.)
+# on. The cross-account stage runs too, over the shared fingerprint topic, and
+# the corpus has hydra clusters spread over all partitions: a member alert
+# the killed instance never wrote is held by the others and written by the
+# one that takes the member's partition over. Then: every partition is
+# consumed to its end, the flagged accounts (hydra members included) equal
+# those of one `scan` of the corpus, and every per-account alert id written
+# (by any instance, the killed one included) is one `scan` writes too: replay
+# re-emits known ids, never new ones. (Cluster alert ids follow the
+# fingerprint topic's order, not the scan's input order: see kafka_group.sh.)
 # Usage: kafka_crash.sh DISTILLSCAN SOURCE_DIR BUILD_DIR
 set -euo pipefail
 bin=$1; src=$2; build=$3
@@ -20,15 +24,17 @@ topic=logs; partitions=12; group=g-crash
 
 make_corpus "$work/c.jsonl" --seed 9 --accounts 150 --hours 12 --volume 0.15 \
   --mix cot_harvester=0.03,mixed_proxy=0.02,dataset_gen=0.03,sysprompt_extraction=0.02,low_and_slow=0.03,logit_probe=0.01,hydra=0.05
-printf 'detector:\n  cluster:\n    enabled: false\n' > "$work/config.yaml"
-"$bin" scan --no-summary -j 2 -c "$work/config.yaml" -o "$work/scan.alerts" --stats "$work/scan.stats" "$work/c.jsonl"
+"$bin" scan --no-summary -j 2 -o "$work/scan.alerts" --stats "$work/scan.stats" "$work/c.jsonl"
 want_lines=$(jq .lines "$work/scan.stats")
 flagged_accounts "$work/scan.alerts" > "$work/scan.flagged"
-alert_ids "$work/scan.alerts" > "$work/scan.ids"
+shard_ids() { cat "$@" | jq -r 'select(.cluster == null) | .id' | sort -u; }
+shard_ids "$work/scan.alerts" > "$work/scan.ids"
 (( $(wc -l < "$work/scan.flagged") >= 8 )) || { echo "FAIL: reference scan flags too few accounts (vacuous)"; exit 1; }
+members=$(jq -r 'select(.cluster != null) | .account' "$work/scan.alerts" | sort -u | wc -l)
+(( members >= 3 )) || { echo "FAIL: reference scan flags fewer than 3 hydra members (vacuous)"; exit 1; }
 
 start_broker "$topic" "$partitions"
-for n in a b c; do start_consumer "$n" -c "$work/config.yaml"; done
+for n in a b c; do start_consumer "$n"; done
 all_assigned() { for n in a b c; do (( $(assigned_count "$work/$n.stats") > 0 )) || return 1; done; }
 wait_until 60 all_assigned || { echo "FAIL: not every instance got partitions"; exit 1; }
 
@@ -58,6 +64,8 @@ consumer_pids=()
 rebuilt=$(jq -s 'map(.kafka.partitions_rebuilt) | add' "$work"/{a,c}.stats)
 replayed=$(jq -s 'map(.kafka.replayed_messages) | add' "$work"/{a,c}.stats)
 suppressed=$(jq -s 'map(.kafka.replay_alerts_suppressed) | add' "$work"/{a,c}.stats)
+claimed=$(jq -s 'map(.kafka.cluster_exchange.alerts_claimed) | add' "$work"/{a,c}.stats)
+echo "survivors wrote $claimed held hydra member alerts for accounts they took over"
 echo "survivors rebuilt $rebuilt partitions from $replayed replayed messages, suppressed $suppressed replayed alerts"
 (( rebuilt > 0 && replayed > 0 )) || { echo "FAIL: no partition was rebuilt after the kill (the test did not exercise a takeover)"; exit 1; }
 
@@ -65,7 +73,7 @@ flagged_accounts "$work"/{a,b,c}.alerts > "$work/group.flagged"
 if ! diff "$work/scan.flagged" "$work/group.flagged" > "$work/flagged.diff"; then
   echo "FAIL: flagged accounts differ (< scan, > consumer group):"; cat "$work/flagged.diff"; exit 1
 fi
-alert_ids "$work"/{a,b,c}.alerts > "$work/group.ids"
+shard_ids "$work"/{a,b,c}.alerts > "$work/group.ids"
 comm -13 "$work/scan.ids" "$work/group.ids" > "$work/new.ids"
 if [[ -s $work/new.ids ]]; then
   echo "FAIL: $(wc -l < "$work/new.ids") alert ids that scan never writes:"; head "$work/new.ids"
@@ -73,4 +81,5 @@ if [[ -s $work/new.ids ]]; then
   exit 1
 fi
 dup=$(cat "$work"/{a,b,c}.alerts | jq -r .id | sort | uniq -d | wc -l)
-echo "ok: kill -9 mid-stream: $(wc -l < "$work/scan.flagged") flagged accounts = scan, $(wc -l < "$work/group.ids") alert ids all known to scan ($dup re-emitted)"
+echo "ok: kill -9 mid-stream: $(wc -l < "$work/scan.flagged") flagged accounts ($members hydra members) = scan," \
+     "$(wc -l < "$work/group.ids") per-account alert ids all known to scan ($dup ids re-emitted)"
