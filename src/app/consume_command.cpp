@@ -368,6 +368,17 @@ class KafkaLive final : public LiveSource {
     t.kafka_partitions_rebuilt = c.partitions_rebuilt;
     t.kafka_replayed_messages = c.replayed_messages;
     t.kafka_commit_failures = c.commit_failures;
+    if (exchange_) {
+      const auto x = exchange_->snapshot();
+      t.cluster_exchange = true;
+      t.xc_records_published = x.records_published;
+      t.xc_records_received = x.records_received;
+      t.xc_alerts_held = x.alerts_held_now;
+      t.xc_alerts_held_evicted = x.alerts_held_evicted;
+      t.xc_alerts_claimed = x.alerts_claimed;
+      t.xc_local_accounts = x.local_accounts;
+      t.xc_local_cleared = x.local_cleared;
+    }
   }
   void on_tick(AlertSink& sink) override {
     if (exchange_) exchange_->poll(sink);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -153,6 +154,8 @@ struct ClusterExchange::Impl {
   std::chrono::steady_clock::time_point last_rx{};
   ClusterExchangeCounters ctr;
   uint64_t delivery_errors = 0;
+  mutable std::mutex snap_mu;
+  ClusterExchangeCounters snap;  // counters as of the last poll(), for other threads
 
   static void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     if (m->err) ++static_cast<Impl*>(opaque)->delivery_errors;
@@ -373,6 +376,11 @@ void ClusterExchange::poll(AlertSink& sink) {
     m.last_rx = std::chrono::steady_clock::now();
     emit(catchup);
   }
+  {
+    ClusterExchangeCounters c = counters();
+    std::lock_guard lk(m.snap_mu);
+    m.snap = c;
+  }
 }
 
 Result<void> ClusterExchange::flush() {
@@ -385,6 +393,11 @@ Result<void> ClusterExchange::flush() {
     return make_error("cluster topic: some fingerprint records were not delivered");
   }
   return {};
+}
+
+ClusterExchangeCounters ClusterExchange::snapshot() const {
+  std::lock_guard lk(impl_->snap_mu);
+  return impl_->snap;
 }
 
 ClusterExchangeCounters ClusterExchange::counters() const {

@@ -100,7 +100,10 @@ class ClusterExchange {
   void poll(AlertSink& sink);
   // Wait for published records to be acknowledged (before offsets are committed).
   Result<void> flush();
+  // Counters; counters() on the collector thread (the one calling poll()),
+  // snapshot() from any thread (as of the last poll()).
   ClusterExchangeCounters counters() const;
+  ClusterExchangeCounters snapshot() const;
 
  private:
   struct Impl;

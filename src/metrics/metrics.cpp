@@ -292,6 +292,28 @@ struct Metrics::Impl : prometheus::Collectable {
       counter("distillscan_kafka_commit_failures_total", "Offset commits that failed (retried at the next checkpoint).",
               static_cast<double>(t.kafka_commit_failures));
     }
+    if (t.cluster_exchange) {  // consume --cluster-topic (src/ingest/cluster_exchange.hpp)
+      counter("distillscan_cluster_exchange_records_published_total",
+              "Fingerprint records this instance published to the cluster topic.",
+              static_cast<double>(t.xc_records_published));
+      counter("distillscan_cluster_exchange_records_received_total",
+              "Fingerprint records read from the cluster topic (every instance's).",
+              static_cast<double>(t.xc_records_received));
+      gauge("distillscan_cluster_exchange_alerts_held",
+            "Member alerts held for accounts not processed here (written if the account becomes ours).",
+            static_cast<double>(t.xc_alerts_held));
+      counter("distillscan_cluster_exchange_alerts_held_evicted_total",
+              "Held member alerts dropped beyond the cap (oldest first).",
+              static_cast<double>(t.xc_alerts_held_evicted));
+      counter("distillscan_cluster_exchange_alerts_claimed_total",
+              "Held member alerts written when their account became ours (partition taken over).",
+              static_cast<double>(t.xc_alerts_claimed));
+      gauge("distillscan_cluster_exchange_local_accounts", "Accounts this instance has processed (its own).",
+            static_cast<double>(t.xc_local_accounts));
+      counter("distillscan_cluster_exchange_local_cleared_total",
+              "Times the own-accounts set reached its cap and was cleared.",
+              static_cast<double>(t.xc_local_cleared));
+    }
     if (t.tcp) {  // listen (src/ingest/tcp_source.hpp)
       gauge("distillscan_tcp_connections", "Open TCP ingest connections.", static_cast<double>(t.tcp_connections_open));
       counter("distillscan_tcp_connections_total", "TCP ingest connections accepted.",

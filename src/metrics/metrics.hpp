@@ -75,6 +75,14 @@ struct TailStatus {
   uint64_t kafka_partitions_rebuilt = 0;
   uint64_t kafka_replayed_messages = 0;
   uint64_t kafka_commit_failures = 0;
+  bool cluster_exchange = false;  // consume --cluster-topic (src/ingest/cluster_exchange.hpp)
+  uint64_t xc_records_published = 0;
+  uint64_t xc_records_received = 0;
+  uint64_t xc_alerts_held = 0;          // held now (cap: max_held_alerts)
+  uint64_t xc_alerts_held_evicted = 0;
+  uint64_t xc_alerts_claimed = 0;
+  uint64_t xc_local_accounts = 0;       // now (cap: max_local_accounts)
+  uint64_t xc_local_cleared = 0;
   bool tcp = false;
   uint64_t tcp_connections_open = 0;
   uint64_t tcp_connections_accepted = 0;

@@ -22,7 +22,9 @@ flagged_accounts "$work/scan.alerts" > "$work/scan.flagged"
 (( $(wc -l < "$work/scan.flagged") >= 10 )) || { echo "FAIL: reference scan flags too few accounts (vacuous)"; exit 1; }
 
 start_broker "$topic" "$partitions"
-for n in a b c; do start_consumer "$n"; done
+mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+METRICS_LISTEN=127.0.0.1:$mport start_consumer a
+for n in b c; do start_consumer "$n"; done
 # All three members hold partitions before any data exists, so the work is
 # really split three ways.
 all_assigned() { for n in a b c; do (( $(assigned_count "$work/$n.stats") > 0 )) || return 1; done; }
@@ -36,6 +38,15 @@ total=$(check_retention)
 done_all() { (( $(caught_up_partitions "$work"/{a,b,c}.stats) == partitions )); }
 wait_until 120 done_all || { echo "FAIL: consumers did not catch up"; cat "$work"/*.stats; tail -n 5 "$work"/*.err; exit 1; }
 sleep 1.5  # one more checkpoint interval: the alerts of the last chunks are flushed
+# Instance a's /metrics shows the fingerprint exchange (every record received).
+curl -sf "http://127.0.0.1:$mport/metrics" > "$work/a.metrics" || { echo "FAIL: no /metrics from instance a"; exit 1; }
+want_rx=$(jq .records "$work/scan.stats")
+got_rx=$(awk '$1 == "distillscan_cluster_exchange_records_received_total" {print $2}' "$work/a.metrics")
+[[ ${got_rx:-none} == "$want_rx" ]] || { echo "FAIL: /metrics records received ${got_rx:-missing}, want $want_rx"; exit 1; }
+for m in distillscan_cluster_exchange_alerts_held distillscan_cluster_exchange_alerts_held_evicted_total \
+         distillscan_cluster_exchange_local_accounts distillscan_cluster_exchange_records_published_total; do
+  grep -q "^$m " "$work/a.metrics" || { echo "FAIL: /metrics lacks $m"; exit 1; }
+done
 for n in a b c; do kill -TERM "$(eval echo \$pid_$n)"; done
 for n in a b c; do wait "$(eval echo \$pid_$n)" || { echo "FAIL: consumer $n exited non-zero"; cat "$work/$n.err"; exit 1; }; done
 consumer_pids=()

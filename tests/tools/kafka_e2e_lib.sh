@@ -84,10 +84,10 @@ check_retention() {
   echo "$total"
 }
 
-# start_consumer NAME [extra args...]
+# start_consumer NAME [extra args...]  (METRICS_LISTEN=HOST:PORT serves /metrics)
 start_consumer() {
   local name=$1; shift
-  "$bin" consume --brokers "$bs" --topic "$topic" --group "$group" -j 1 --metrics-listen off \
+  "$bin" consume --brokers "$bs" --topic "$topic" --group "$group" -j 1 --metrics-listen "${METRICS_LISTEN:-off}" \
     --state-dir "$work/$name.state" -o "$work/$name.alerts" --stats "$work/$name.stats" --checkpoint-interval 1s \
     -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 --rebuild ${KAFKA_E2E_REBUILD:-all} ${CONSUME_EXTRA:-} "$@" 2> "$work/$name.err" &
   consumer_pids+=($!)
