@@ -213,7 +213,10 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   });
 
   bool final_ok = true;
-  hooks.on_alerts_written = [primary] { (void)primary->flush(); };
+  hooks.on_alerts_written = [primary, &source] {
+    (void)primary->flush();
+    source.after_alerts();
+  };
   hooks.on_batch = [&source](const EventBatch& b) { source.on_batch(b); };
   // Alerts a source writes itself (the cross-instance cluster stage): to every
   // sink, counted in the metrics like the pipeline's own.
@@ -378,6 +381,9 @@ class KafkaLive final : public LiveSource {
       t.xc_alerts_claimed = x.alerts_claimed;
       t.xc_local_accounts = x.local_accounts;
       t.xc_local_cleared = x.local_cleared;
+      t.xc_alert_ids = x.alert_ids_now;
+      t.xc_alert_ids_evicted = x.alert_ids_evicted;
+      t.xc_duplicates_suppressed = x.duplicates_suppressed;
     }
   }
   void on_tick(AlertSink& sink) override {
@@ -422,9 +428,15 @@ class KafkaLive final : public LiveSource {
                                                   r.error().message.c_str());
     }
   }
+  // Replayed records' alerts are dropped; then alerts whose id any instance
+  // already wrote (the fingerprint topic carries written ids).
   AlertSink& wrap_sink(AlertSink& inner) override {
-    filter_ = std::make_unique<ReplayFilterSink>(inner, ledger_);
+    once_ = std::make_unique<OnceSink>(inner, exchange_);
+    filter_ = std::make_unique<ReplayFilterSink>(*once_, ledger_);
     return *filter_;
+  }
+  void after_alerts() override {
+    if (exchange_) exchange_->flush_ids();
   }
   void stop(ScanPipeline& p) override { p.request_stop(); }
   void finish() override { src_->close(); }
@@ -466,6 +478,11 @@ class KafkaLive final : public LiveSource {
       o += ",\"alerts_claimed\":" + std::to_string(x.alerts_claimed);
       o += ",\"alerts_held_evicted\":" + std::to_string(x.alerts_held_evicted);
       o += ",\"alerts_held_now\":" + std::to_string(x.alerts_held_now);
+      o += ",\"alert_ids_published\":" + std::to_string(x.alert_ids_published);
+      o += ",\"alert_ids_received\":" + std::to_string(x.alert_ids_received);
+      o += ",\"duplicates_suppressed\":" + std::to_string(x.duplicates_suppressed);
+      o += ",\"alert_ids_evicted\":" + std::to_string(x.alert_ids_evicted);
+      o += ",\"alert_ids_now\":" + std::to_string(x.alert_ids_now);
       o += ",\"evaluations\":" + std::to_string(x.evaluations);
       o += ",\"idle_evaluations\":" + std::to_string(x.idle_evaluations);
       o += ",\"clusters_flagged\":" + std::to_string(x.clusters_flagged);
@@ -482,6 +499,21 @@ class KafkaLive final : public LiveSource {
   ReplayLedger ledger_;
   std::unique_ptr<ReplayFilterSink> filter_;
   std::unique_ptr<ClusterExchange> exchange_;
+  class OnceSink final : public AlertSink {
+   public:
+    OnceSink(AlertSink& inner, const std::unique_ptr<ClusterExchange>& x) : inner_(inner), x_(x) {}
+    void write(const Alert& a) override {
+      if (x_ && x_->already_written(a)) return;
+      inner_.write(a);
+      if (x_) x_->note_written(a);
+    }
+    Result<void> flush() override { return inner_.flush(); }
+
+   private:
+    AlertSink& inner_;
+    const std::unique_ptr<ClusterExchange>& x_;
+  };
+  std::unique_ptr<OnceSink> once_;
   uint64_t commit_errors_ = 0;
 };
 

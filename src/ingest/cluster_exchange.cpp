@@ -58,10 +58,10 @@ struct Reader {
 
 }  // namespace
 
-void encode_fingerprint_header(uint64_t config_hash, uint32_t count, std::string& out) {
+void encode_fingerprint_header(uint64_t config_hash, uint32_t count, std::string& out, uint16_t kind) {
   put<uint32_t>(out, kMagic);
   put<uint16_t>(out, kVersion);
-  put<uint16_t>(out, 0);
+  put<uint16_t>(out, kind);
   put<uint64_t>(out, config_hash);
   put<uint32_t>(out, count);
 }
@@ -85,11 +85,19 @@ void encode_fingerprint_record(const Event& ev, const EventBatch& b, std::string
   out.append(rid);
 }
 
+int exchange_message_kind(std::string_view msg, uint64_t config_hash) {
+  Reader r{msg};
+  if (r.get<uint32_t>() != kMagic || r.get<uint16_t>() != kVersion) return -1;
+  const uint16_t kind = r.get<uint16_t>();
+  if (r.get<uint64_t>() != config_hash || !r.ok || kind > 1) return -1;
+  return kind;
+}
+
 bool decode_fingerprint_message(std::string_view msg, uint64_t config_hash, EventBatch& b) {
   b.reset();
   Reader r{msg};
   if (r.get<uint32_t>() != kMagic || r.get<uint16_t>() != kVersion) return false;
-  (void)r.get<uint16_t>();
+  if (r.get<uint16_t>() != 0) return false;  // not fingerprint records
   if (r.get<uint64_t>() != config_hash) return false;
   const uint32_t n = r.get<uint32_t>();
   if (!r.ok || n > msg.size() / 40) return false;  // a record is at least 62 bytes
@@ -154,6 +162,9 @@ struct ClusterExchange::Impl {
   std::chrono::steady_clock::time_point last_rx{};
   ClusterExchangeCounters ctr;
   uint64_t delivery_errors = 0;
+  std::unordered_set<uint64_t> written;     // alert ids (hashed) written by any instance
+  std::deque<uint64_t> written_order;        // FIFO for the cap
+  bool ids_pending = false;                  // ids sent since the last flush_ids()
   mutable std::mutex snap_mu;
   ClusterExchangeCounters snap;  // counters as of the last poll(), for other threads
 
@@ -199,13 +210,49 @@ struct ClusterExchange::Impl {
     }
   }
 
+  void remember_id(uint64_t id) {
+    if (!written.insert(id).second) return;
+    written_order.push_back(id);
+    while (written.size() > opt.max_written_ids && !written_order.empty()) {
+      written.erase(written_order.front());
+      written_order.pop_front();
+      ++ctr.alert_ids_evicted;
+    }
+  }
+  static uint64_t id_of(const Alert& a) { return hash_str(a.id); }
+  bool already(const Alert& a) {
+    if (!written.count(id_of(a))) return false;
+    ++ctr.duplicates_suppressed;
+    return true;
+  }
+  void noted(const Alert& a) {
+    const uint64_t id = id_of(a);
+    remember_id(id);
+    std::string msg;
+    encode_fingerprint_header(config_hash, 1, msg, 1);
+    put<uint64_t>(msg, id);
+    if (rd_kafka_produce(ptopic, 0, RD_KAFKA_MSG_F_COPY, msg.data(), msg.size(), nullptr, 0, nullptr) == 0) {
+      ++ctr.alert_ids_published;
+      ids_pending = true;
+    } else {
+      ++ctr.produce_errors;
+    }
+    rd_kafka_poll(prod, 0);
+  }
+  // Writes `a` unless its id was written already (by any instance).
+  void write_once(AlertSink& sink, const Alert& a) {
+    if (already(a)) return;
+    sink.write(a);
+    ++ctr.alerts_written;
+    noted(a);
+  }
+
   void write_claimed(AlertSink& sink) {
     for (uint64_t h : claimed) {
       auto it = held.find(h);
       if (it == held.end()) continue;
-      sink.write(it->second.alert);
-      ++ctr.alerts_claimed;
-      ++ctr.alerts_written;
+      if (!already(it->second.alert)) ++ctr.alerts_claimed;
+      write_once(sink, it->second.alert);
       held.erase(it);
     }
     claimed.clear();
@@ -337,8 +384,7 @@ void ClusterExchange::poll(AlertSink& sink) {
         ++m.ctr.alerts_not_ours;
         m.hold(a, h);
       } else {
-        sink.write(a);
-        ++m.ctr.alerts_written;
+        m.write_once(sink, a);
       }
     }
   };
@@ -360,6 +406,20 @@ void ClusterExchange::poll(AlertSink& sink) {
       continue;
     }
     const bool catchup = msg->offset < m.catchup_end;
+    const std::string_view payload(static_cast<const char*>(msg->payload), msg->len);
+    if (exchange_message_kind(payload, m.config_hash) == 1) {  // ids of written alerts
+      Reader r{payload.substr(kHeaderBytes - 4)};
+      const uint32_t n = r.get<uint32_t>();
+      for (uint32_t i = 0; r.ok && i < n; ++i) {
+        const uint64_t id = r.get<uint64_t>();
+        if (!r.ok) break;
+        m.remember_id(id);
+        ++m.ctr.alert_ids_received;
+      }
+      if (!r.ok) ++m.ctr.messages_refused;
+      rd_kafka_message_destroy(msg);
+      continue;
+    }
     if (!decode_fingerprint_message(std::string_view(static_cast<const char*>(msg->payload), msg->len),
                                     m.config_hash, m.in)) {
       ++m.ctr.messages_refused;
@@ -395,6 +455,16 @@ Result<void> ClusterExchange::flush() {
   return {};
 }
 
+bool ClusterExchange::already_written(const Alert& a) { return impl_->already(a); }
+void ClusterExchange::note_written(const Alert& a) { impl_->noted(a); }
+void ClusterExchange::flush_ids() {
+  Impl& m = *impl_;
+  if (!m.ids_pending) return;
+  m.send();  // fingerprint records queued so far go first
+  if (rd_kafka_flush(m.prod, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) ++m.ctr.produce_errors;
+  m.ids_pending = false;
+}
+
 ClusterExchangeCounters ClusterExchange::snapshot() const {
   std::lock_guard lk(impl_->snap_mu);
   return impl_->snap;
@@ -404,6 +474,7 @@ ClusterExchangeCounters ClusterExchange::counters() const {
   ClusterExchangeCounters c = impl_->ctr;
   c.local_accounts = impl_->local.size();
   c.alerts_held_now = impl_->held.size();
+  c.alert_ids_now = impl_->written.size();
   c.evaluations = impl_->stage->counters().evaluations;
   c.clusters_flagged = impl_->stage->counters().clusters_flagged;
   c.fingerprints = impl_->stage->fingerprints();

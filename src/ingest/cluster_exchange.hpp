@@ -50,6 +50,7 @@ struct ClusterExchangeOptions {
   uint64_t max_local_accounts = 1u << 20;   // accounts this instance processes (cap; cleared when full, counted)
   size_t max_message_bytes = 512 * 1024;    // records per Kafka message
   size_t max_held_alerts = 4096;            // member alerts held for accounts not ours (FIFO beyond)
+  size_t max_written_ids = 1u << 17;        // alert ids remembered as written (FIFO beyond)
 };
 
 struct ClusterExchangeCounters {
@@ -63,6 +64,11 @@ struct ClusterExchangeCounters {
   uint64_t alerts_claimed = 0;       // held ones written when the account became ours (partition taken over)
   uint64_t alerts_held_evicted = 0;  // dropped beyond max_held_alerts (oldest first)
   uint64_t alerts_held_now = 0;
+  uint64_t alert_ids_published = 0;     // ids of alerts this instance wrote, sent to the topic
+  uint64_t alert_ids_received = 0;      // ids read from the topic (every instance's)
+  uint64_t duplicates_suppressed = 0;   // alerts not written: their id was written already
+  uint64_t alert_ids_evicted = 0;       // remembered ids dropped beyond max_written_ids (oldest first)
+  uint64_t alert_ids_now = 0;
   uint64_t evaluations = 0;       // global stage evaluations
   uint64_t idle_evaluations = 0;  // of which: after records, once the topic was quiet for 1 s
   uint64_t clusters_flagged = 0;  // (fingerprint, evaluation) pairs that qualified
@@ -74,8 +80,11 @@ struct ClusterExchangeCounters {
 
 // Record codec (exposed for tests). Appends one record for `ev`.
 void encode_fingerprint_record(const Event& ev, const EventBatch& b, std::string& out);
-// Header of a message of `count` records under `config_hash`.
-void encode_fingerprint_header(uint64_t config_hash, uint32_t count, std::string& out);
+// Header of a message of `count` records under `config_hash` (kind 0:
+// fingerprint records; kind 1: ids of written alerts, 8 bytes each).
+void encode_fingerprint_header(uint64_t config_hash, uint32_t count, std::string& out, uint16_t kind = 0);
+// Kind of a message under `config_hash`, -1 when malformed or foreign.
+int exchange_message_kind(std::string_view msg, uint64_t config_hash);
 // Decodes a message into `b` (reset first). False on a malformed or foreign message.
 bool decode_fingerprint_message(std::string_view msg, uint64_t config_hash, EventBatch& b);
 
@@ -100,6 +109,16 @@ class ClusterExchange {
   void poll(AlertSink& sink);
   // Wait for published records to be acknowledged (before offsets are committed).
   Result<void> flush();
+  // Written alert ids, shared through the topic: an alert whose id any
+  // instance already wrote (this one too, before a restart within the
+  // rebuild window) is not written again, so a takeover after a crash does
+  // not repeat what the dead instance wrote. note_written() is called right
+  // after an alert is written and sends its id; flush_ids() waits for the
+  // ids sent so far to be acknowledged (after each batch's alerts). Left: a
+  // crash between writing an alert and its id reaching the broker.
+  bool already_written(const Alert& a);  // counts a duplicate when true
+  void note_written(const Alert& a);
+  void flush_ids();
   // Counters; counters() on the collector thread (the one calling poll()),
   // snapshot() from any thread (as of the last poll()).
   ClusterExchangeCounters counters() const;

@@ -313,6 +313,14 @@ struct Metrics::Impl : prometheus::Collectable {
       counter("distillscan_cluster_exchange_local_cleared_total",
               "Times the own-accounts set reached its cap and was cleared.",
               static_cast<double>(t.xc_local_cleared));
+      gauge("distillscan_cluster_exchange_alert_ids", "Ids of written alerts remembered (any instance's).",
+            static_cast<double>(t.xc_alert_ids));
+      counter("distillscan_cluster_exchange_alert_ids_evicted_total",
+              "Remembered alert ids dropped beyond the cap (oldest first).",
+              static_cast<double>(t.xc_alert_ids_evicted));
+      counter("distillscan_cluster_exchange_duplicates_suppressed_total",
+              "Alerts not written because an instance had written their id already.",
+              static_cast<double>(t.xc_duplicates_suppressed));
     }
     if (t.tcp) {  // listen (src/ingest/tcp_source.hpp)
       gauge("distillscan_tcp_connections", "Open TCP ingest connections.", static_cast<double>(t.tcp_connections_open));

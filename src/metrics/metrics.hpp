@@ -83,6 +83,9 @@ struct TailStatus {
   uint64_t xc_alerts_claimed = 0;
   uint64_t xc_local_accounts = 0;       // now (cap: max_local_accounts)
   uint64_t xc_local_cleared = 0;
+  uint64_t xc_alert_ids = 0;            // written alert ids remembered now (cap: max_written_ids)
+  uint64_t xc_alert_ids_evicted = 0;
+  uint64_t xc_duplicates_suppressed = 0;
   bool tcp = false;
   uint64_t tcp_connections_open = 0;
   uint64_t tcp_connections_accepted = 0;

@@ -279,4 +279,16 @@ TEST_CASE("fingerprint records round-trip, a foreign config or a torn message is
   CHECK_FALSE(decode_fingerprint_message(std::string_view(msg).substr(0, msg.size() - 3), 77, out));
   CHECK_FALSE(decode_fingerprint_message(msg + "x", 77, out));
   CHECK_FALSE(decode_fingerprint_message("", 77, out));
+  // Message kinds: fingerprints (0) and written alert ids (1) share the topic.
+  CHECK(exchange_message_kind(msg, 77) == 0);
+  CHECK(exchange_message_kind(msg, 78) == -1);
+  CHECK(exchange_message_kind("", 77) == -1);
+  std::string ids;
+  encode_fingerprint_header(77, 1, ids, 1);
+  ids.append(8, '\x01');
+  CHECK(exchange_message_kind(ids, 77) == 1);
+  CHECK_FALSE(decode_fingerprint_message(ids, 77, out));  // ids are never read as fingerprints
+  std::string other;
+  encode_fingerprint_header(77, 0, other, 2);
+  CHECK(exchange_message_kind(other, 77) == -1);  // a kind this version does not know
 }
