@@ -258,7 +258,7 @@ struct Metrics::Impl : prometheus::Collectable {
           static_cast<double>(t.files_tracked));
     counter("distillscan_tail_files_forgotten_total", "Finished files forgotten beyond tail.max_files (LRU).",
             static_cast<double>(t.files_forgotten));
-    counter("distillscan_tail_files_refused_total", "Discoveries of a new file not followed because tail.max_files were tracked (per refresh).",
+    counter("distillscan_tail_files_refused_total", "Distinct new files not followed because tail.max_files were tracked.",
             static_cast<double>(t.files_refused));
     counter("distillscan_tail_rotations_total", "Followed files renamed away or deleted.", static_cast<double>(t.rotations));
     counter("distillscan_tail_truncations_total", "Followed files truncated (copytruncate) or replaced in place.",
