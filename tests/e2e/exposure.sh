@@ -45,11 +45,7 @@ wait_for() {  # SECONDS DESCRIPTION COMMAND...
   log "ok: $what"
 }
 free_ports() {
-  python3 -c '
-import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])' "$1"
+  python3 "$src/tests/tools/free_ports.py" "$1"
 }
 stop() {  # PID: SIGTERM, expect exit 0
   local pid=$1 rc=0

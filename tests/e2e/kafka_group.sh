@@ -22,7 +22,7 @@ flagged_accounts "$work/scan.alerts" > "$work/scan.flagged"
 (( $(wc -l < "$work/scan.flagged") >= 10 )) || { echo "FAIL: reference scan flags too few accounts (vacuous)"; exit 1; }
 
 start_broker "$topic" "$partitions"
-mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mport=$(python3 "$src/tests/tools/free_ports.py" 1)
 METRICS_LISTEN=127.0.0.1:$mport start_consumer a
 for n in b c; do start_consumer "$n"; done
 # All three members hold partitions before any data exists, so the work is

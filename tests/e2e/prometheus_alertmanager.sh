@@ -48,11 +48,7 @@ log "deploy/ static checks"
 bash "$src/deploy/check.sh" "$bin" > "$work/check.log" 2>&1 || { cat "$work/check.log"; die "deploy/check.sh"; }
 
 # Five free loopback ports.
-read -r AM_PORT PROM_PORT METRICS_PORT HOOK_PORT WEBHOOK_PORT < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(5)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+read -r AM_PORT PROM_PORT METRICS_PORT HOOK_PORT WEBHOOK_PORT < <(python3 "$src/tests/tools/free_ports.py" 5)
 am_url=http://127.0.0.1:$AM_PORT
 prom_url=http://127.0.0.1:$PROM_PORT
 metrics_url=http://127.0.0.1:$METRICS_PORT/metrics

@@ -51,11 +51,7 @@ wait_for() {
   log "ok: $what"
 }
 
-read -r AM_PORT PROM_PORT METRICS_PORT HOOK_PORT < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(4)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+read -r AM_PORT PROM_PORT METRICS_PORT HOOK_PORT < <(python3 "$src/tests/tools/free_ports.py" 4)
 am_url=http://127.0.0.1:$AM_PORT
 prom_url=http://127.0.0.1:$PROM_PORT
 metrics_url=http://127.0.0.1:$METRICS_PORT/metrics

@@ -11,7 +11,7 @@ cleanup() { [[ -n $tailpid ]] && kill -9 "$tailpid" 2>/dev/null; rm -rf "$work";
 trap cleanup EXIT
 cp -r "$src/rules" "$work/rules"
 mkdir "$work/logs"; : > "$work/logs/app.jsonl"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 "$src/tests/tools/free_ports.py" 1)
 "$bin" tail -j 2 -r "$work/rules" --metrics-listen "127.0.0.1:$port" --checkpoint-interval 1 \
   --stats "$work/tail.stats" -o "$work/tail.alerts" "$work/logs/app.jsonl" 2> "$work/tail.err" &
 tailpid=$!
