@@ -451,6 +451,12 @@ struct FileFollower::Impl {
       if (it->id.dev != n.id.dev || it->id.ino != n.id.ino) continue;
       const FilePosition r = *it;
       pending_restore.erase(it);
+      // Checkpointed while empty: nothing was read and nothing identifies its
+      // content, so it may have been filled and copytruncated since (its first
+      // lines then sit in a copy). Follow it as a new file: the same start
+      // (offset 0), but not ahead of that copy in the read order ("rotated
+      // first" would put it there).
+      if (!r.done && r.offset == 0 && r.id.fp_len == 0) break;
       const bool same = fingerprint_matches(fd, r.id);
       if (same && (r.done || n.last_size >= r.offset)) {
         n.offset = r.offset;
@@ -467,6 +473,11 @@ struct FileFollower::Impl {
         // Truncated (copytruncate) while we were down: finish the copy from the
         // checkpointed offset, then read this file from its start.
         ++ctr.truncations;
+        // Followed under its checkpointed path, like a resumed file: renamed
+        // away since, it is a rotated file and is read before that path's
+        // new file (equal modification times cannot order them).
+        n.path = r.path;
+        n.rotated = r.path != path;
         bool found = recover_copy(dir_of(path), r.id, std::string(), r.offset, n.id, now);
         std::fprintf(stderr, "distillscan: tail: %s was truncated while distillscan was stopped; %s\n",
                      path.c_str(),
@@ -855,8 +866,12 @@ struct FileFollower::Impl {
     // A truncation found on the way may open a copy: choose again.
   again:
     order_buf.clear();
-    for (auto& e : entries)
-      if (!e.done && e.fd >= 0) order_buf.push_back(&e);
+    for (auto& e : entries) {
+      if (e.done || e.fd < 0) continue;
+      struct stat st {};
+      if (::fstat(e.fd, &st) == 0) e.mtime_ns = mtime_of(st);  // not a stale one from discovery
+      order_buf.push_back(&e);
+    }
     std::sort(order_buf.begin(), order_buf.end(), [](const Entry* a, const Entry* b) {
       if (a->rotated != b->rotated) return a->rotated;
       if (a->mtime_ns != b->mtime_ns) return a->mtime_ns < b->mtime_ns;

@@ -449,3 +449,71 @@ TEST_CASE("several rotations while stopped, glob matching the rotated names: rea
     CHECK(drain(fol, 400, 30) == numbered(10, 40));
   }
 }
+
+TEST_CASE("empty when checkpointed, then copytruncated and renamed: read in order",
+          "[follower][copytruncate]") {
+  // Checkpointed while still empty (offset 0, nothing to fingerprint), the
+  // file cannot be seen to have been truncated: its first lines are in the
+  // copy, its later ones in the file itself (now under a rotated name). Both
+  // are read from the start; the copy's lines were written first and must
+  // come first. (tail_crash under TSan: a hydra member alerted one cluster
+  // evaluation late because of exactly this reorder.)
+  using namespace std::chrono_literals;
+  TempDir d;
+  auto f = d.p / "app.jsonl";
+  auto o = opts(f.string() + "*", false);
+  o.chunk_bytes = 64;
+  append(f, "");
+  std::vector<FilePosition> cp;
+  {
+    FileFollower fol(o);
+    CHECK(drain(fol, 20).empty());
+    cp = fol.checkpoint();
+  }
+  REQUIRE(cp.size() == 1);
+  CHECK(cp[0].offset == 0);
+  append(f, numbered(0, 10));
+  std::this_thread::sleep_for(20ms);
+  fs::copy_file(f, d.p / "app.jsonl.1");
+  fs::resize_file(f, 0);
+  std::this_thread::sleep_for(20ms);
+  append(f, numbered(10, 20));
+  std::this_thread::sleep_for(20ms);
+  fs::rename(f, d.p / "app.jsonl.2");
+  std::this_thread::sleep_for(20ms);
+  append(f, numbered(20, 30));
+  FileFollower fol(o);
+  fol.restore(cp);
+  CHECK(drain(fol, 400, 30) == numbered(0, 30));
+}
+
+TEST_CASE("copytruncated, refilled and renamed while stopped: read before the new file", "[follower][copytruncate]") {
+  // The checkpointed file was copytruncated, written again and then renamed
+  // away; a new file took its path. The copy's unread tail, the renamed file
+  // and the new file must come in that order even when the renamed file and
+  // the new one carry the same modification time (the kernel's clock is
+  // coarse: a writer's last write and the next file's first can share a tick).
+  using namespace std::chrono_literals;
+  TempDir d;
+  auto f = d.p / "app.jsonl";
+  auto o = opts(f.string() + "*", false);
+  o.chunk_bytes = 64;
+  append(f, numbered(0, 10));
+  std::vector<FilePosition> cp;
+  {
+    FileFollower fol(o);
+    CHECK(drain(fol, 200) == numbered(0, 10));
+    cp = fol.checkpoint();
+  }
+  append(f, numbered(10, 20));
+  fs::copy_file(f, d.p / "app.jsonl.1");
+  fs::resize_file(f, 0);
+  std::this_thread::sleep_for(20ms);
+  append(f, numbered(20, 30));
+  fs::rename(f, d.p / "app.jsonl.2");
+  append(f, numbered(30, 40));
+  fs::last_write_time(f, fs::last_write_time(d.p / "app.jsonl.2"));
+  FileFollower fol(o);
+  fol.restore(cp);
+  CHECK(drain(fol, 400, 30) == numbered(10, 40));
+}
