@@ -48,7 +48,6 @@ struct Event {
   uint64_t prompt_prefix_hash = 0;  // normalised first 128 bytes of the last user text / prompt
   uint64_t prompt_suffix_hash = 0;  // normalised last 128 bytes of the last user text / prompt
   uint64_t prompt_hash = 0;         // normalised full last user text / prompt
-  uint64_t prompt_simhash = 0;      // 64-bit SimHash over word shingles of the last user text
 
   // Numbers; -1 / NaN = absent.
   int64_t prompt_tokens = -1;

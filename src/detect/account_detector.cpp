@@ -167,8 +167,7 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
         }
       }
       a.epochs[e].add(delta);
-      uint64_t ph = ev.prompt_hash ? ev.prompt_hash : ev.prompt_simhash;
-      a.prompts[e].add(ph);
+      a.prompts[e].add(ev.prompt_hash);
       if (!std::isnan(ev.temperature)) {
         int bin = static_cast<int>(std::lround(std::clamp(ev.temperature, 0.0f, 1.5f) * 10.0f));
         a.temp_bins[e] = static_cast<uint16_t>(a.temp_bins[e] | (1u << std::min(bin, 15)));

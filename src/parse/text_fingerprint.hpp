@@ -1,8 +1,9 @@
 // Text fingerprints for the Event: a normaliser that folds trivial variation
 // (ASCII case, digit runs, whitespace runs) and hashes over its output, so
 // templated prompts ("Q17: ...", "Q18: ...") collide on purpose. This runs on
-// every line, so both steps are tuned (SSE2 fast path for plain prose, bit-
-// sliced SimHash counters). The normaliser writes into a buffer it owns and
+// every line, so the normaliser has an SSE2 fast path for plain prose. (A
+// word-shingle SimHash used to be computed here too; no detector read it and
+// it cost about 14% of a worker's instructions, so it went.) The normaliser writes into a buffer it owns and
 // reuses: no allocation per line once the buffer has grown. Never change the
 // hash definitions silently: alert ids and detector state depend on them.
 #pragma once
@@ -13,7 +14,6 @@
 namespace ds {
 
 inline constexpr size_t kPromptEdgeBytes = 128;   // prefix/suffix hash span
-inline constexpr size_t kSimHashMaxBytes = 4096;  // SimHash looks at most at this much text
 
 // Normalised text: ASCII lowercase, each run of ASCII digits -> "0", each run
 // of ASCII whitespace -> one space, trimmed. Texts added one after another are
@@ -40,16 +40,10 @@ struct PromptFingerprint {
   uint64_t prefix = 0;  // hash_str of the first kPromptEdgeBytes bytes
   uint64_t suffix = 0;  // hash_str of the last kPromptEdgeBytes bytes
   uint64_t whole = 0;   // hash_str of the whole text
-  uint64_t simhash = 0;
 };
 
 // All zero for an empty text (absent).
 PromptFingerprint fingerprint_normalized(std::string_view normalized);
 
-// 64-bit SimHash of a normalised text: over the first kSimHashMaxBytes bytes,
-// each word 3-shingle (the whole text if it has fewer than three words) is
-// hashed from its word hashes; bit b is set when more than half of the
-// shingle hashes have bit b set. 0 only for the empty text.
-uint64_t simhash_normalized(std::string_view normalized);
 
 }  // namespace ds
