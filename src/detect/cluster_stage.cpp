@@ -90,6 +90,7 @@ uint32_t ClusterStage::create(uint64_t key, uint32_t kind, int64_t now) {
   e.key = key;
   e.kind = kind;
   e.last_hit_ms = now;
+  dirty_.push_back(s);
   index_.insert(key, s);
   push_front(s);
   ++counters_.fingerprints_created;
@@ -156,6 +157,7 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
       // fingerprint record from another instance that was behind, or replayed
       // after a takeover) is still new for the next evaluation.
       const int64_t t = prev_eval_ms_ != INT64_MIN && ev.time_ms < prev_eval_ms_ ? prev_eval_ms_ + 1 : ev.time_ms;
+      if (e.last_hit_ms <= prev_eval_ms_) dirty_.push_back(s);  // its first hit since the last evaluation
       e.last_hit_ms = std::max(e.last_hit_ms, t);
       if (usage) e.out_tokens += out, ++e.out_n;
       if (head_ != s) {
@@ -203,8 +205,22 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     ~Restore() { ref = now; }
   } restore{prev_eval_ms_, now};
   cand_.clear();
-  // Entries in slot order (deterministic: slots are assigned in input order).
-  for (uint32_t s = 0; s < entries_.size(); ++s) {
+  // Only entries hit since the last evaluation can qualify (checked below);
+  // in slot order. The outcome does not depend on the order (candidates are
+  // sorted), only the work does.
+  std::sort(dirty_.begin(), dirty_.end());
+  dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
+  struct ClearDirty {  // once done: only entries hit after `now` stay new for the next evaluation
+    std::vector<uint32_t>& v;
+    const std::vector<Entry>& entries;
+    int64_t now;
+    ~ClearDirty() {
+      v.erase(std::remove_if(v.begin(), v.end(),
+                             [&](uint32_t s) { return entries[s].key == 0 || entries[s].last_hit_ms <= now; }),
+              v.end());
+    }
+  } clear_dirty{dirty_, entries_, now};
+  for (uint32_t s : dirty_) {
     const Entry& e = entries_[s];
     if (e.key == 0 || e.nmembers < C.min_accounts) continue;
     if (e.last_hit_ms <= prev_eval_ms_) continue;  // nothing new since the last evaluation
@@ -392,7 +408,7 @@ uint64_t ClusterStage::memory_bytes() const {
   for (const auto& n : names_) ids += n.id.capacity();
   return index_.memory_bytes() + name_index_.memory_bytes() + recent_index_.memory_bytes() +
          recent_.capacity() * sizeof(Recent) + entries_.capacity() * sizeof(Entry) +
-         names_.capacity() * sizeof(Name) + ids + free_.capacity() * sizeof(uint32_t);
+         names_.capacity() * sizeof(Name) + ids + (free_.capacity() + dirty_.capacity()) * sizeof(uint32_t);
 }
 
 std::vector<ClusterFlag> ClusterStage::flagged() const {

@@ -152,6 +152,9 @@ class ClusterStage {
   FlatIndex index_;
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
+  // Slots hit (or created) since the last evaluation, possibly repeated or
+  // since evicted: evaluate() looks at these instead of every slot.
+  std::vector<uint32_t> dirty_;
   uint32_t head_ = 0xFFFFFFFFu, tail_ = 0xFFFFFFFFu;
   FlatIndex name_index_;
   std::vector<Name> names_;

@@ -371,6 +371,8 @@ bool ClusterStage::load_state(StateReader& r, std::string& err) {
     head_ = 0;
     tail_ = static_cast<uint32_t>(ne - 1);
   }
+  dirty_.resize(static_cast<size_t>(ne));  // every restored slot: evaluate() filters by last hit
+  for (uint32_t s = 0; s < ne; ++s) dirty_[s] = s;
   return true;
 }
 
