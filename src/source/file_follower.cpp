@@ -94,6 +94,10 @@ struct FileFollower::Impl {
     uint64_t offset = 0;     // end of the last line handed over
     uint64_t last_size = 0;  // size at the last fstat
     bool rotated = false;
+    // Taken over from a checkpoint (or a copy found for one): when it was
+    // renamed away or copied is unknown, so only its modification time can
+    // place it among the other files with unread lines (read_some).
+    bool restored = false;
     bool done = false;
     // A copytruncate copy. Open: being finished from the original's offset
     // (left at EOF). Done: its lines came from the original (never resumed).
@@ -451,12 +455,7 @@ struct FileFollower::Impl {
       if (it->id.dev != n.id.dev || it->id.ino != n.id.ino) continue;
       const FilePosition r = *it;
       pending_restore.erase(it);
-      // Checkpointed while empty: nothing was read and nothing identifies its
-      // content, so it may have been filled and copytruncated since (its first
-      // lines then sit in a copy). Follow it as a new file: the same start
-      // (offset 0), but not ahead of that copy in the read order ("rotated
-      // first" would put it there).
-      if (!r.done && r.offset == 0 && r.id.fp_len == 0) break;
+      n.restored = true;
       const bool same = fingerprint_matches(fd, r.id);
       if (same && (r.done || n.last_size >= r.offset)) {
         n.offset = r.offset;
@@ -474,11 +473,11 @@ struct FileFollower::Impl {
         // checkpointed offset, then read this file from its start.
         ++ctr.truncations;
         // Followed under its checkpointed path, like a resumed file: renamed
-        // away since, it is a rotated file and is read before that path's
-        // new file (equal modification times cannot order them).
+        // away since, it is a rotated file (read_some: before that path's new
+        // file when their modification times are equal).
         n.path = r.path;
         n.rotated = r.path != path;
-        bool found = recover_copy(dir_of(path), r.id, std::string(), r.offset, n.id, now);
+        bool found = recover_copy(dir_of(path), r.id, std::string(), r.offset, n.id, now, /*restoring=*/true);
         std::fprintf(stderr, "distillscan: tail: %s was truncated while distillscan was stopped; %s\n",
                      path.c_str(),
                      found ? "its unread tail is read from the copy"
@@ -493,7 +492,7 @@ struct FileFollower::Impl {
 
   // Checkpointed files not found under the patterns: rotated while we were
   // down. Look for the same inode (and first bytes) in the same directory.
-  void restore_rotated() {
+  void restore_rotated(Clock::time_point now) {
     std::vector<FilePosition> todo;
     todo.swap(pending_restore);
     for (const auto& r : todo) {
@@ -519,18 +518,28 @@ struct FileFollower::Impl {
         if (static_cast<uint64_t>(st.st_ino) != r.id.ino || static_cast<uint64_t>(st.st_dev) != r.id.dev) continue;
         int fd = open_ro(p);
         if (fd < 0) break;
-        if (!fingerprint_matches(fd, r.id) || static_cast<uint64_t>(st.st_size) < r.offset) {
-          ::close(fd);
-          break;
-        }
         Entry n;
         n.path = r.path;
         n.fd = fd;
         load_head(n);
-        n.offset = r.offset;
         n.last_size = static_cast<uint64_t>(st.st_size);
         n.rotated = true;
+        n.restored = true;
         n.copy = r.copy;
+        if (fingerprint_matches(fd, r.id) && n.last_size >= r.offset) {
+          n.offset = r.offset;
+        } else {
+          // Truncated (copytruncate) and renamed away while we were down, to a
+          // name the patterns do not match: as in discover(), the unread tail
+          // comes from the copy, then this file from its start.
+          ++ctr.truncations;
+          bool copied = recover_copy(dir_of(r.path), r.id, std::string(), r.offset, n.id, now, /*restoring=*/true);
+          std::fprintf(stderr, "distillscan: tail: %s was truncated and rotated while distillscan was stopped; %s\n",
+                       r.path.c_str(),
+                       copied ? "its unread tail is read from the copy"
+                              : "looking for its copy (its unread tail is lost if none appears)");
+          n.offset = 0;
+        }
         if (add_entry(std::move(n))) ++ctr.files_opened;
         found = true;
         break;
@@ -547,7 +556,7 @@ struct FileFollower::Impl {
   // `off`) in `dir`: finish it from `off`. Not found: remember the identity,
   // so a copy appearing later is recognised. `self` is the truncated file.
   bool recover_copy(const std::string& dir, const FileIdentity& old, const std::string& old_head, uint64_t off,
-                    const FileIdentity& self, Clock::time_point now) {
+                    const FileIdentity& self, Clock::time_point now, bool restoring = false) {
     if (old.fp_len == 0) return false;
     // 1. A copy already known (seen before the truncation was noticed).
     for (auto& c : entries) {
@@ -564,6 +573,7 @@ struct FileFollower::Impl {
       c.done = false;
       c.offset = off;
       c.rotated = c.confirmed = true;
+      c.restored = restoring;
       c.last_size = static_cast<uint64_t>(st.st_size);
       c.last_growth = c.last_active = now;
       return true;
@@ -601,6 +611,7 @@ struct FileFollower::Impl {
         if (!c) return true;
       }
       c->copy = c->rotated = c->confirmed = true;
+      c->restored = restoring;
       c->mtime_ns = mtime_of(st);
       c->last_size = size;
       c->offset = std::min(off, size);
@@ -661,7 +672,7 @@ struct FileFollower::Impl {
     }
     if (restore_pending) {
       restore_pending = false;
-      restore_rotated();
+      restore_rotated(now);
     }
     // Rotation: the followed path no longer names the open file.
     for (auto& e : entries) {
@@ -670,6 +681,7 @@ struct FileFollower::Impl {
       if (::stat(e.path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_ino) != e.id.ino ||
           static_cast<uint64_t>(st.st_dev) != e.id.dev) {
         e.rotated = true;
+        e.restored = false;  // rotated now, while we watch
         e.last_growth = now;
         ++ctr.rotations;
       }
@@ -854,16 +866,23 @@ struct FileFollower::Impl {
   }
 
   bool read_some(Chunk& out, Clock::time_point now) {
-    // Rotated files first, then the others; within each group the least
-    // recently modified first (ties: discovery order). Lines of one rotation
-    // family are then read in the order they were written even when several
-    // files have unread data at once (a restart after rotations, a glob
-    // matching the rotated names): the old file's last write precedes the
-    // new file's first, and a copytruncate copy is older than what was
-    // written after the truncation. Files written concurrently alternate: the
-    // one just read has the newest mtime. A rotated file at EOF does not hold
-    // its successor back (rotate_wait); one with a partial line is skipped.
-    // A truncation found on the way may open a copy: choose again.
+    // Files seen rotated (renamed away, or a copy of a file seen truncated)
+    // during this run come first: their unread lines predate whatever now
+    // sits at their path. Then the least recently modified first; on equal
+    // (coarse) mtimes a rotated file first, then discovery order. Lines of a
+    // rotation family are then read in the order they were written even when
+    // several files have unread data at once (a restart after rotations, a
+    // glob matching the rotated names): each file's last write precedes its
+    // successor's first, and a copytruncate copy is older than what was
+    // written after the truncation. Files rotated while we were down (taken
+    // from a checkpoint) are placed by mtime only: a file checkpointed while
+    // empty may have been filled, copytruncated (its first lines now in a
+    // copy the fingerprint cannot tie to it), refilled and renamed, or
+    // copytruncated twice; mtime orders those, "rotated first" would not.
+    // Files written concurrently alternate: the one just read has the newest
+    // mtime. A rotated file at EOF does not hold its successor back
+    // (rotate_wait); one with a partial line is skipped. A truncation found
+    // on the way may open a copy: choose again.
   again:
     order_buf.clear();
     for (auto& e : entries) {
@@ -873,8 +892,10 @@ struct FileFollower::Impl {
       order_buf.push_back(&e);
     }
     std::sort(order_buf.begin(), order_buf.end(), [](const Entry* a, const Entry* b) {
-      if (a->rotated != b->rotated) return a->rotated;
+      const bool a_first = a->rotated && !a->restored, b_first = b->rotated && !b->restored;
+      if (a_first != b_first) return a_first;
       if (a->mtime_ns != b->mtime_ns) return a->mtime_ns < b->mtime_ns;
+      if (a->rotated != b->rotated) return a->rotated;  // equal (coarse) mtimes: the renamed-away one
       return a->order < b->order;
     });
     const uint64_t truncations = ctr.truncations;

@@ -14,10 +14,12 @@
 //   grow). It is left once it is at EOF and has not grown for rotate_wait
 //   (and at most kMaxDraining such files are kept open). None is lost.
 // - Order: when several files have unread lines (a restart after rotations,
-//   a glob that matches the rotated names), rotated files are read first,
-//   then the least recently modified first, so a rotation family's lines
-//   come in the order they were written; event-time state depends on it.
-//   Files written concurrently alternate (the one just read is the newest).
+//   a glob that matches the rotated names), files seen rotated during this
+//   run are read first, then the least recently modified first (equal
+//   mtimes: a rotated file first), so a rotation family's lines come in the
+//   order they were written; event-time state depends on it. Files rotated
+//   while stopped are placed by mtime. Files written concurrently alternate
+//   (the one just read is the newest).
 // - Rotation by copytruncate: a size below the read position, or a changed
 //   fingerprint, means the file was truncated. The lines between the read
 //   position and the truncation are recovered from the copy (a file in the

@@ -487,33 +487,92 @@ TEST_CASE("empty when checkpointed, then copytruncated and renamed: read in orde
   CHECK(drain(fol, 400, 30) == numbered(0, 30));
 }
 
+namespace {
+
+// A follower over `pattern` (64-byte chunks) that has read `first` lines and
+// checkpointed: the positions a restart would get.
+std::vector<FilePosition> checkpoint_after(const FollowerOptions& o, const std::string& expect) {
+  FileFollower fol(o);
+  CHECK(drain(fol, 200) == expect);
+  return fol.checkpoint();
+}
+
+void same_mtime(const fs::path& f, const fs::path& like) { fs::last_write_time(f, fs::last_write_time(like)); }
+
+}  // namespace
+
 TEST_CASE("copytruncated, refilled and renamed while stopped: read before the new file", "[follower][copytruncate]") {
   // The checkpointed file was copytruncated, written again and then renamed
   // away; a new file took its path. The copy's unread tail, the renamed file
   // and the new file must come in that order even when the renamed file and
   // the new one carry the same modification time (the kernel's clock is
-  // coarse: a writer's last write and the next file's first can share a tick).
+  // coarse: a writer's last write and the next file's first can share a
+  // tick). Also with a plain path, where neither the copy nor the renamed
+  // file matches the pattern.
+  using namespace std::chrono_literals;
+  for (bool glob : {true, false}) {
+    INFO("glob " << glob);
+    TempDir d;
+    auto f = d.p / "app.jsonl";
+    auto o = opts(f.string() + (glob ? "*" : ""), false);
+    o.chunk_bytes = 64;
+    append(f, numbered(0, 10));
+    auto cp = checkpoint_after(o, numbered(0, 10));
+    append(f, numbered(10, 20));
+    fs::copy_file(f, d.p / "app.jsonl.1");
+    fs::resize_file(f, 0);
+    std::this_thread::sleep_for(20ms);
+    append(f, numbered(20, 30));
+    fs::rename(f, d.p / "app.jsonl.2");
+    append(f, numbered(30, 40));
+    same_mtime(f, d.p / "app.jsonl.2");
+    FileFollower fol(o);
+    fol.restore(cp);
+    CHECK(drain(fol, 400, 30) == numbered(10, 40));
+    CHECK(fol.counters().restore_missing == 0);
+  }
+}
+
+TEST_CASE("checkpointed while empty, then filled and renamed: read before the new file", "[follower]") {
+  using namespace std::chrono_literals;
+  TempDir d;
+  auto f = d.p / "app.jsonl";
+  auto o = opts(f.string() + "*", false);
+  o.chunk_bytes = 64;
+  append(f, "");
+  auto cp = checkpoint_after(o, "");
+  append(f, numbered(0, 10));
+  fs::rename(f, d.p / "app.jsonl.1");
+  append(f, numbered(10, 20));
+  same_mtime(f, d.p / "app.jsonl.1");
+  FileFollower fol(o);
+  fol.restore(cp);
+  CHECK(drain(fol, 400, 30) == numbered(0, 20));
+}
+
+TEST_CASE("copytruncated twice while stopped, then renamed: copies, file, new file in order",
+          "[follower][copytruncate]") {
   using namespace std::chrono_literals;
   TempDir d;
   auto f = d.p / "app.jsonl";
   auto o = opts(f.string() + "*", false);
   o.chunk_bytes = 64;
   append(f, numbered(0, 10));
-  std::vector<FilePosition> cp;
-  {
-    FileFollower fol(o);
-    CHECK(drain(fol, 200) == numbered(0, 10));
-    cp = fol.checkpoint();
-  }
+  auto cp = checkpoint_after(o, numbered(0, 10));
   append(f, numbered(10, 20));
   fs::copy_file(f, d.p / "app.jsonl.1");
   fs::resize_file(f, 0);
   std::this_thread::sleep_for(20ms);
   append(f, numbered(20, 30));
-  fs::rename(f, d.p / "app.jsonl.2");
+  std::this_thread::sleep_for(20ms);
+  fs::copy_file(f, d.p / "app.jsonl.2");
+  fs::resize_file(f, 0);
+  std::this_thread::sleep_for(20ms);
   append(f, numbered(30, 40));
-  fs::last_write_time(f, fs::last_write_time(d.p / "app.jsonl.2"));
+  fs::rename(f, d.p / "app.jsonl.3");
+  append(f, numbered(40, 50));
+  same_mtime(f, d.p / "app.jsonl.3");
   FileFollower fol(o);
   fol.restore(cp);
-  CHECK(drain(fol, 400, 30) == numbered(10, 40));
+  CHECK(drain(fol, 400, 30) == numbered(10, 50));
 }
