@@ -3,9 +3,10 @@
 // templated prompts ("Q17: ...", "Q18: ...") collide on purpose. This runs on
 // every line, so the normaliser has an SSE2 fast path for plain prose. (A
 // word-shingle SimHash used to be computed here too; no detector read it and
-// it cost about 14% of a worker's instructions, so it went.) The normaliser writes into a buffer it owns and
-// reuses: no allocation per line once the buffer has grown. Never change the
-// hash definitions silently: alert ids and detector state depend on them.
+// it cost about 14% of a worker's instructions, so it went.) The normaliser
+// writes into a buffer it owns and reuses: no allocation per line once the
+// buffer has grown. Never change the hash definitions silently: alert ids and
+// detector state depend on them.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -471,23 +471,30 @@ struct FileFollower::Impl {
       } else if (!r.done && r.id.fp_len > 0) {
         // Truncated (copytruncate) while we were down: finish the copy from the
         // checkpointed offset, then read this file from its start.
-        ++ctr.truncations;
         // Followed under its checkpointed path, like a resumed file: renamed
         // away since, it is a rotated file (read_some: before that path's new
         // file when their modification times are equal).
         n.path = r.path;
         n.rotated = r.path != path;
-        bool found = recover_copy(dir_of(path), r.id, std::string(), r.offset, n.id, now, /*restoring=*/true);
-        std::fprintf(stderr, "distillscan: tail: %s was truncated while distillscan was stopped; %s\n",
-                     path.c_str(),
-                     found ? "its unread tail is read from the copy"
-                           : "looking for its copy (its unread tail is lost if none appears)");
+        recover_restored_truncation(r, path, n.id, now);
         n.confirmed = true;
       }
       // else: inode reused by another file since it was finished: a new file.
       break;
     }
     if (add_entry(std::move(n)) && entries.back().fd >= 0) ++ctr.files_opened;
+  }
+
+  // A checkpointed file found truncated (copytruncate) while we were down,
+  // now at `path` with identity `self`: its unread tail is finished from the
+  // copy at the checkpointed offset; the caller reads the file from 0.
+  void recover_restored_truncation(const FilePosition& r, const std::string& path, const FileIdentity& self,
+                                   Clock::time_point now) {
+    ++ctr.truncations;
+    bool found = recover_copy(dir_of(path), r.id, std::string(), r.offset, self, now, /*restoring=*/true);
+    std::fprintf(stderr, "distillscan: tail: %s was truncated while distillscan was stopped; %s\n", path.c_str(),
+                 found ? "its unread tail is read from the copy"
+                       : "looking for its copy (its unread tail is lost if none appears)");
   }
 
   // Checkpointed files not found under the patterns: rotated while we were
@@ -530,14 +537,8 @@ struct FileFollower::Impl {
           n.offset = r.offset;
         } else {
           // Truncated (copytruncate) and renamed away while we were down, to a
-          // name the patterns do not match: as in discover(), the unread tail
-          // comes from the copy, then this file from its start.
-          ++ctr.truncations;
-          bool copied = recover_copy(dir_of(r.path), r.id, std::string(), r.offset, n.id, now, /*restoring=*/true);
-          std::fprintf(stderr, "distillscan: tail: %s was truncated and rotated while distillscan was stopped; %s\n",
-                       r.path.c_str(),
-                       copied ? "its unread tail is read from the copy"
-                              : "looking for its copy (its unread tail is lost if none appears)");
+          // name the patterns do not match: as in discover().
+          recover_restored_truncation(r, p, n.id, now);
           n.offset = 0;
         }
         if (add_entry(std::move(n))) ++ctr.files_opened;

@@ -79,6 +79,16 @@ std::string numbered(int from, int to) {  // JSON lines {"line":i,...} for i in 
   return s;
 }
 
+// A follower over `o` that has read `expect` and checkpointed: the
+// positions a restart would get.
+std::vector<FilePosition> checkpoint_after(const FollowerOptions& o, const std::string& expect) {
+  FileFollower fol(o);
+  CHECK(drain(fol, 200) == expect);
+  return fol.checkpoint();
+}
+
+void same_mtime(const fs::path& f, const fs::path& like) { fs::last_write_time(f, fs::last_write_time(like)); }
+
 }  // namespace
 
 TEST_CASE("file identity: dev+inode+fingerprint of the first bytes") {
@@ -325,12 +335,7 @@ TEST_CASE("copytruncate while stopped: the unread tail is read from the copy at 
     auto f = d.p / "app.jsonl";
     const std::string pat = f.string() + (glob ? "*" : "");
     append(f, numbered(0, 10));
-    std::vector<FilePosition> cp;
-    {
-      FileFollower fol(opts(pat, false));
-      CHECK(drain(fol) == numbered(0, 10));
-      cp = fol.checkpoint();
-    }
+    auto cp = checkpoint_after(opts(pat, false), numbered(0, 10));
     append(f, numbered(10, 12));  // written while stopped ...
     fs::copy_file(f, d.p / "app.jsonl.1");
     fs::resize_file(f, 0);  // ... and copytruncated
@@ -424,12 +429,7 @@ TEST_CASE("several rotations while stopped, glob matching the rotated names: rea
     auto o = opts(f.string() + "*", false);
     o.chunk_bytes = 64;  // about one line per chunk
     append(f, numbered(0, 10));
-    std::vector<FilePosition> cp;
-    {
-      FileFollower fol(o);
-      CHECK(drain(fol, 200) == numbered(0, 10));
-      cp = fol.checkpoint();
-    }
+    auto cp = checkpoint_after(o, numbered(0, 10));
     append(f, numbered(10, 20));
     std::this_thread::sleep_for(20ms);  // distinct modification times (coarse kernel clock)
     if (copytruncate) {
@@ -464,12 +464,7 @@ TEST_CASE("empty when checkpointed, then copytruncated and renamed: read in orde
   auto o = opts(f.string() + "*", false);
   o.chunk_bytes = 64;
   append(f, "");
-  std::vector<FilePosition> cp;
-  {
-    FileFollower fol(o);
-    CHECK(drain(fol, 20).empty());
-    cp = fol.checkpoint();
-  }
+  auto cp = checkpoint_after(o, "");
   REQUIRE(cp.size() == 1);
   CHECK(cp[0].offset == 0);
   append(f, numbered(0, 10));
@@ -486,20 +481,6 @@ TEST_CASE("empty when checkpointed, then copytruncated and renamed: read in orde
   fol.restore(cp);
   CHECK(drain(fol, 400, 30) == numbered(0, 30));
 }
-
-namespace {
-
-// A follower over `pattern` (64-byte chunks) that has read `first` lines and
-// checkpointed: the positions a restart would get.
-std::vector<FilePosition> checkpoint_after(const FollowerOptions& o, const std::string& expect) {
-  FileFollower fol(o);
-  CHECK(drain(fol, 200) == expect);
-  return fol.checkpoint();
-}
-
-void same_mtime(const fs::path& f, const fs::path& like) { fs::last_write_time(f, fs::last_write_time(like)); }
-
-}  // namespace
 
 TEST_CASE("copytruncated, refilled and renamed while stopped: read before the new file", "[follower][copytruncate]") {
   // The checkpointed file was copytruncated, written again and then renamed
