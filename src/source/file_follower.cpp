@@ -869,7 +869,8 @@ struct FileFollower::Impl {
   bool read_some(Chunk& out, Clock::time_point now) {
     // Files seen rotated (renamed away, or a copy of a file seen truncated)
     // during this run come first: their unread lines predate whatever now
-    // sits at their path. Then the least recently modified first; on equal
+    // sits at their path. Then the least recently modified first (mtime as of
+    // each file's last read or discovery); on equal
     // (coarse) mtimes a rotated file first, then discovery order. Lines of a
     // rotation family are then read in the order they were written even when
     // several files have unread data at once (a restart after rotations, a
@@ -886,12 +887,8 @@ struct FileFollower::Impl {
     // on the way may open a copy: choose again.
   again:
     order_buf.clear();
-    for (auto& e : entries) {
-      if (e.done || e.fd < 0) continue;
-      struct stat st {};
-      if (::fstat(e.fd, &st) == 0) e.mtime_ns = mtime_of(st);  // not a stale one from discovery
-      order_buf.push_back(&e);
-    }
+    for (auto& e : entries)
+      if (!e.done && e.fd >= 0) order_buf.push_back(&e);
     std::sort(order_buf.begin(), order_buf.end(), [](const Entry* a, const Entry* b) {
       const bool a_first = a->rotated && !a->restored, b_first = b->rotated && !b->restored;
       if (a_first != b_first) return a_first;
