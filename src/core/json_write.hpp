@@ -1,6 +1,7 @@
 // Minimal JSON writing helpers for alerts, stats and reports. Output is
 // deterministic: fixed number formatting, keys in the order written.
 #pragma once
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -10,6 +11,15 @@ namespace ds {
 
 inline void json_escape_append(std::string& out, std::string_view s) {
   out.push_back('"');
+  // Runs of bytes that need no escape are appended whole.
+  size_t plain = 0;
+  while (plain < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c == '"' || c == '\\') break;
+    ++plain;
+  }
+  out.append(s.data(), plain);
+  s.remove_prefix(plain);
   for (unsigned char c : s) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -38,9 +48,12 @@ inline void json_number_append(std::string& out, double v) {
     out += "null";
     return;
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  std::string_view s(buf);
+  // std::to_chars: the same correctly rounded digits as printf("%.4f"),
+  // without the locale and format parsing (alert lines are written on the
+  // collector thread, which limits -j scaling). |v| <= 1e300: 301 digits + ".dddd".
+  char buf[320];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 4);
+  std::string_view s(buf, static_cast<size_t>(r.ptr - buf));
   if (s.find('.') != std::string_view::npos) {
     while (s.back() == '0') s.remove_suffix(1);
     if (s.back() == '.') s.remove_suffix(1);
