@@ -1,13 +1,17 @@
 // Chunk: a line-aligned block of input, padded for simdjson.
 // The framer guarantees: data() holds only whole lines (the last one may lack
 // its '\n' only at end of input), and at least kChunkPadding readable bytes
-// follow size(). Views into a chunk never outlive it.
+// follow size(). Views into a chunk never outlive it. The bytes are either in
+// `buf` or, for a mapped file (source/mapped_file.hpp), a view into the
+// mapping that `mapping` holds alive.
 #pragma once
 #include <cstdint>
 #include <cstring>
 #include <memory>
 
 namespace ds {
+
+class MappedFile;  // source/mapped_file.hpp
 
 inline constexpr size_t kChunkPadding = 64;  // >= SIMDJSON_PADDING (checked in parse/)
 
@@ -48,6 +52,18 @@ struct Chunk {
   uint64_t skipped_bytes = 0;       // bytes of those lines (newlines included)
   bool last_of_source = false;
   PaddedBuffer buf;
+  const char* view = nullptr;  // when set: the bytes, instead of buf
+  size_t view_size = 0;
+  std::shared_ptr<const MappedFile> mapping;  // what `view` points into
+
+  const char* data() const { return view ? view : buf.data(); }
+  size_t size() const { return view ? view_size : buf.size(); }
+  // Back to buf (producers fill buf; drops the hold on a mapping).
+  void clear_view() {
+    view = nullptr;
+    view_size = 0;
+    mapping.reset();
+  }
 };
 
 }  // namespace ds

@@ -13,6 +13,7 @@
 
 #include "match/rule_set.hpp"
 #include "metrics/metrics.hpp"
+#include "source/mapped_file.hpp"
 
 namespace ds {
 namespace {
@@ -102,6 +103,10 @@ struct ScanPipeline::Impl {
         if (stop_requested) break;
         if (s.state != kFree) continue;
       }
+      // A mapped file's chunk: it and every chunk before it are done (slots
+      // are freed in sequence order), so their pages can leave RSS.
+      if (s.chunk.view) s.chunk.mapping->release(static_cast<uint64_t>(s.chunk.view + s.chunk.view_size - s.chunk.mapping->data()));
+      s.chunk.clear_view();
       const Produce r = producer.next(s.chunk);
       progress.raw_bytes_done.store(producer.raw_bytes_done(), std::memory_order_relaxed);
       if (auto errs = producer.take_errors(); !errs.empty()) {
@@ -169,7 +174,7 @@ struct ScanPipeline::Impl {
         b.lines += s.chunk.skipped_long_lines;
         b.bytes += s.chunk.skipped_bytes;
       }
-      parser->parse_chunk(s.chunk.buf.data(), s.chunk.buf.size(), scanner ? &*scanner : nullptr, b);
+      parser->parse_chunk(s.chunk.data(), s.chunk.size(), scanner ? &*scanner : nullptr, b);
       {
         std::lock_guard lk(mu);
         s.state = kParsed;

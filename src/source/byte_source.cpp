@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstring>
 #include <system_error>
+#include <string>
 #include <utility>
 
 namespace ds {
@@ -255,6 +256,57 @@ class ZstdSource final : public FileSource {
 
 }  // namespace
 
+namespace {
+
+// A regular plain file, mapped. read() is pread(2) from the position the
+// framer has advanced to, so a file that grew while it was framed is read to
+// its new end; one that shrank is reported as a read error (its bytes past
+// the new end were read as NULs, see mapped_file.hpp).
+class MappedSource final : public ByteSource {
+ public:
+  MappedSource(int fd, std::string name, std::shared_ptr<MappedFile> map)
+      : fd_(fd), name_(std::move(name)), map_(std::move(map)) {}
+  ~MappedSource() override { ::close(fd_); }
+  long read(char* dst, size_t n) override {
+    if (!error_.empty()) return -1;
+    for (;;) {
+      ssize_t r = ::pread(fd_, dst, std::min(n, size_t{SSIZE_MAX}), static_cast<off_t>(pos_));
+      if (r > 0) {
+        pos_ += static_cast<uint64_t>(r);
+        return static_cast<long>(r);
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        error_ = name_ + ": read error: " + errno_message(errno);
+        return -1;
+      }
+      struct stat st {};
+      if (map_->faulted() || (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < map_->size())) {
+        error_ = name_ + ": the file shrank while it was read (from " + std::to_string(map_->size()) + " to " +
+                 std::to_string(st.st_size) + " bytes: truncated or rotated?); its bytes past the new end " +
+                 "were read as NUL bytes";
+        return -1;
+      }
+      return 0;
+    }
+  }
+  const std::string& error() const override { return error_; }
+  const std::string& name() const override { return name_; }
+  uint64_t raw_bytes_read() const override { return pos_; }
+  uint64_t raw_size() const override { return map_->size(); }
+  std::shared_ptr<const MappedFile> mapping() const override { return map_; }
+  void advance(uint64_t n) override { pos_ += n; }
+
+ private:
+  int fd_;
+  std::string name_;
+  std::shared_ptr<MappedFile> map_;
+  uint64_t pos_ = 0;
+  std::string error_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<ByteSource>> open_input(const std::string& path) {
   int fd = STDIN_FILENO;
   const bool is_stdin = path == "-";
@@ -275,6 +327,17 @@ Result<std::unique_ptr<ByteSource>> open_input(const std::string& path) {
   }
   const bool regular = S_ISREG(st.st_mode);
   if (regular) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);  // a hint; failure is harmless
+  if (regular && !is_stdin && st.st_size > 0 && !mmap_disabled()) {
+    unsigned char magic[kMagicBytes];
+    ssize_t k;
+    do k = ::pread(fd, magic, sizeof magic, 0);
+    while (k < 0 && errno == EINTR);
+    if (k > 0 && detect_compression(magic, static_cast<size_t>(k)) == Compression::none) {
+      std::string why;  // unmappable: read(2) below
+      if (auto map = MappedFile::map(fd, static_cast<uint64_t>(st.st_size), why))
+        return std::unique_ptr<ByteSource>(std::make_unique<MappedSource>(fd, name, std::move(map)));
+    }
+  }
   auto in = std::make_unique<RawInput>(fd, !is_stdin, name, regular ? static_cast<uint64_t>(st.st_size) : 0);
 
   // Pipes may deliver the magic bytes in pieces.

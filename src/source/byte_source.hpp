@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "source/mapped_file.hpp"
 
 namespace ds {
 
@@ -29,11 +30,18 @@ class ByteSource {
   // so `tail -F log | distillscan scan -` alerts as lines arrive. Regular
   // files and compressed inputs never report it (they are read to the end).
   virtual bool would_block() const { return false; }
+  // A regular plain file mapped into memory (source/mapped_file.hpp), or null.
+  // The framer then frames views of the mapping and reports each byte it
+  // takes with advance(); read() continues after those bytes.
+  virtual std::shared_ptr<const MappedFile> mapping() const { return nullptr; }
+  virtual void advance(uint64_t /*n*/) {}
 };
 
 enum class Compression { none, gzip, zstd };
 
-// Opens path ("-" = stdin) and picks the decoder from the first bytes.
+// Opens path ("-" = stdin) and picks the decoder from the first bytes. A
+// non-empty regular plain file (not stdin) is mapped, unless mmap_disabled()
+// or the mapping fails (then it is read with read(2) like the others).
 Result<std::unique_ptr<ByteSource>> open_input(const std::string& path);
 
 }  // namespace ds

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace ds {
 namespace {
@@ -21,12 +22,27 @@ size_t content_length(const char* line, size_t n) {
 }  // namespace
 
 Framer::Framer(ByteSource& src, FramerOptions opt, uint32_t source_index)
-    : src_(src), opt_(opt), source_index_(source_index) {
+    : src_(src), opt_(opt), source_index_(source_index), map_(src.mapping()) {
   opt_.chunk_bytes = std::max<size_t>(opt_.chunk_bytes, 1);
   opt_.max_line_bytes = std::min<size_t>(opt_.max_line_bytes, SIZE_MAX / 4);  // "+ 2" below cannot wrap
 }
 
 size_t Framer::fill(PaddedBuffer& b, size_t size, size_t want) {
+  if (map_) {
+    const uint64_t avail = map_->size() - (win_ + size);
+    if (avail > 0) {  // the bytes are there already: just widen the window
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(want, avail));
+      src_.advance(n);
+      return n;
+    }
+    // End of the mapping: the window moves into b and read(2) goes on from
+    // here (the file may have grown; if it shrank, read() reports it).
+    b.resize(0);
+    b.reserve(std::max(opt_.chunk_bytes, size));
+    if (size > 0) std::memcpy(b.data(), map_->data() + win_, size);
+    map_.reset();
+    win_ = 0;
+  }
   if (size + want > b.capacity()) {
     // Grow geometrically, but not past the largest chunk we can ever build.
     const size_t bound = std::max(opt_.chunk_bytes, opt_.max_line_bytes + 2);
@@ -40,16 +56,30 @@ size_t Framer::fill(PaddedBuffer& b, size_t size, size_t want) {
   return 0;
 }
 
+void Framer::drop_front(PaddedBuffer& b, size_t n, size_t size) {
+  if (map_) {
+    win_ += n;
+  } else {
+    std::memmove(b.data(), b.data() + n, size - n);
+  }
+}
+
 bool Framer::next(Chunk& out) {
   if (done_ || failed_) return false;
+  out.clear_view();
   const size_t chunk = opt_.chunk_bytes;
   const size_t max_line = opt_.max_line_bytes;
   PaddedBuffer& b = out.buf;
-  size_t size = carry_.size();
-  b.resize(0);
-  b.reserve(std::max(chunk, size));
-  if (size > 0) std::memcpy(b.data(), carry_.data(), size);
-  carry_.resize(0);
+  size_t size;
+  if (map_) {
+    size = std::exchange(map_carry_, 0);
+  } else {
+    size = carry_.size();
+    b.resize(0);
+    b.reserve(std::max(chunk, size));
+    if (size > 0) std::memcpy(b.data(), carry_.data(), size);
+    carry_.resize(0);
+  }
 
   // [start, line_start): complete lines within the limit; [line_start, size):
   // a partial line; [scanned, size): bytes not yet looked at.
@@ -57,7 +87,7 @@ bool Framer::next(Chunk& out) {
   size_t line_start = 0;
   size_t scanned = 0;
   for (;;) {
-    char* const p = b.data();
+    const char* const p = window(b);
     while (scanned < size) {
       if (size - line_start <= max_line + 1) {
         // Nothing here can exceed the limit, so only the last '\n' matters.
@@ -90,6 +120,10 @@ bool Framer::next(Chunk& out) {
       pending_skipped_bytes_ += size - start;
       offset_ += size - start;
       skipping_bytes_ = size - start;
+      if (map_) {
+        win_ += size;
+        map_->release(win_);  // never looked at again: keep RSS bounded
+      }
       start = line_start = scanned = size = 0;
       skipping_ = true;
     }
@@ -99,7 +133,7 @@ bool Framer::next(Chunk& out) {
     if (line_start > start && src_.would_block()) return deliver(out, start, line_start, size, false);
 
     if (start > 0) {  // make room at the end
-      std::memmove(p, p + start, size - start);
+      drop_front(b, start, size);
       size -= start;
       line_start -= start;
       scanned -= start;
@@ -107,8 +141,9 @@ bool Framer::next(Chunk& out) {
     }
     if (skipping_) {
       const size_t n = fill(b, 0, chunk);
-      const void* nl = std::memchr(b.data(), '\n', n);
-      const size_t dropped = nl ? static_cast<const char*>(nl) - b.data() + 1 : n;
+      const char* w = window(b);
+      const void* nl = std::memchr(w, '\n', n);
+      const size_t dropped = nl ? static_cast<const char*>(nl) - w + 1 : n;
       pending_skipped_bytes_ += dropped;
       offset_ += dropped;
       skipping_bytes_ += dropped;
@@ -118,6 +153,9 @@ bool Framer::next(Chunk& out) {
         skipping_bytes_ = 0;
         start = line_start = scanned = dropped;
         size = n;
+      } else if (map_) {
+        win_ += n;  // all of it discarded (b is simply overwritten)
+        map_->release(win_);  // and never looked at again: keep RSS bounded
       }
       continue;
     }
@@ -147,7 +185,7 @@ bool Framer::finish(Chunk& out, size_t start, size_t line_start, size_t size) {
     ++pending_skipped_;
     skipping_ = false;
   }
-  const char* p = out.buf.data();
+  const char* p = window(out.buf);
   if (size > line_start && content_length(p + line_start, size - line_start) > opt_.max_line_bytes) {
     // An over-long final line without '\n'. Its count belongs to the chunk after the lines before it.
     if (line_start > start) return deliver(out, start, line_start, size, false);
@@ -164,16 +202,36 @@ bool Framer::finish(Chunk& out, size_t start, size_t line_start, size_t size) {
 
 bool Framer::deliver(Chunk& out, size_t start, size_t cut, size_t size, bool last) {
   PaddedBuffer& b = out.buf;
-  const size_t rest = size - cut;
-  carry_.resize(0);
-  carry_.reserve(rest);
-  if (rest > 0) std::memcpy(carry_.data(), b.data() + cut, rest);
-  carry_.resize(rest);
-
   const size_t n = cut - start;
-  if (start > 0 && n > 0) std::memmove(b.data(), b.data() + start, n);
-  b.resize(n);
-  b.pad();
+  if (map_) {
+    const uint64_t from = win_ + start;
+    if (n > 0 && from + n + kChunkPadding <= map_->readable()) {
+      out.view = map_->data() + from;  // zero-copy: the padding is the bytes that follow
+      out.view_size = n;
+      out.mapping = map_;
+      // Map its pages now, in one call: cheaper than the worker's page faults
+      // (one per 64 KiB), and off the worker's path at -j 1.
+      map_->populate(from, n + kChunkPadding);
+      b.resize(0);
+    } else {  // too close to the end of the mapping for the padding
+      b.resize(0);
+      b.reserve(n);
+      if (n > 0) std::memcpy(b.data(), map_->data() + from, n);
+      b.resize(n);
+      b.pad();
+    }
+    win_ += cut;
+    map_carry_ = size - cut;
+  } else {
+    const size_t rest = size - cut;
+    carry_.resize(0);
+    carry_.reserve(rest);
+    if (rest > 0) std::memcpy(carry_.data(), b.data() + cut, rest);
+    carry_.resize(rest);
+    if (start > 0 && n > 0) std::memmove(b.data(), b.data() + start, n);
+    b.resize(n);
+    b.pad();
+  }
   out.seq = 0;
   out.source_index = source_index_;
   out.source_offset = offset_;

@@ -4,12 +4,20 @@
 // A line longer than `max_line_bytes` is skipped whole (counted on the next
 // chunk as skipped_long_lines) without ever buffering more than the limit
 // (out.buf never grows past max(chunk_bytes, max_line_bytes + 2)).
+//
+// A mapped source (ByteSource::mapping(), scan's regular files) is framed
+// the same way, chunk for chunk, without copying: the window is a range of
+// the mapping, chunks are views into it, and only a chunk too close to the
+// end of the mapping for its padding is copied into out.buf. At the end of
+// the mapping the framer goes on with read() (the file may have grown).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "core/chunk.hpp"
 #include "source/byte_source.hpp"
+#include "source/mapped_file.hpp"
 
 namespace ds {
 
@@ -37,6 +45,10 @@ class Framer {
   // Fills [size, size + want) of b from src_ (growing b if needed); sets eof_
   // or read_error_ when the source ends. Returns bytes read.
   size_t fill(PaddedBuffer& b, size_t size, size_t want);
+  // The window's bytes: [window(b), window(b) + size) is the stream from window_offset().
+  const char* window(const PaddedBuffer& b) const { return map_ ? map_->data() + win_ : b.data(); }
+  // Drops the first n bytes of the window.
+  void drop_front(PaddedBuffer& b, size_t n, size_t size);
   // Moves [start, cut) to the front of out.buf, keeps [cut, size) for the next call.
   bool deliver(Chunk& out, size_t start, size_t cut, size_t size, bool last);
   // End of input: the final line (if any), the last chunk, or the read error.
@@ -55,6 +67,11 @@ class Framer {
   uint64_t skipping_bytes_ = 0;  // bytes of the over-long line being discarded (in pending_skipped_bytes_)
   uint64_t offset_ = 0;  // decompressed offset of the first byte neither delivered nor skipped
   PaddedBuffer carry_;   // bytes read but not yet delivered (usually a partial line)
+  // Mapped mode: the window starts at win_ in the mapping; map_carry_ bytes
+  // of it are carried into the next call (carry_ is unused).
+  std::shared_ptr<const MappedFile> map_;
+  uint64_t win_ = 0;
+  size_t map_carry_ = 0;
 };
 
 }  // namespace ds

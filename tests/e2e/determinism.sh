@@ -39,10 +39,13 @@ check() {
   fi
 }
 for j in 2 8; do run "j$j" -j "$j" "$work/in.jsonl"; check "j$j"; done
-for chunk in 1KiB 7KiB 64KiB 1MiB; do
+for chunk in 1KiB 64KiB 1MiB 7KiB; do  # 7KiB last: read7KiB below uses it
   printf 'limits:\n  chunk_bytes: %s\n' "$chunk" > "$work/chunk.yaml"
   run "chunk$chunk" -j 2 -c "$work/chunk.yaml" "$work/in.jsonl"; check "chunk$chunk"
 done
+# Plain files are mapped (source/mapped_file.hpp); read(2) must give the same.
+DISTILLSCAN_NO_MMAP=1 run read -j 2 "$work/in.jsonl"; check read
+DISTILLSCAN_NO_MMAP=1 run read7KiB -j 2 -c "$work/chunk.yaml" "$work/in.jsonl"; check read7KiB
 run gz -j 2 "$work/in.jsonl.gz"; check gz
 run zst -j 2 "$work/in.jsonl.zst"; check zst
 "$bin" scan --no-summary -j 3 -o "$work/stdin.alerts" --stats "$work/stdin.stats" - < "$work/in.jsonl"

@@ -3,6 +3,8 @@
 // accounting at the limit.
 #include "source/framer.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +12,9 @@
 #include <future>
 #include <thread>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -142,12 +146,20 @@ std::vector<ds::Chunk> frame_all(ds::ByteSource& src, ds::FramerOptions opt, std
     copy.skipped_long_lines = c.skipped_long_lines;
     copy.skipped_bytes = c.skipped_bytes;
     copy.last_of_source = c.last_of_source;
-    copy.buf.reserve(c.buf.size() + 1);
-    std::memcpy(copy.buf.data(), c.buf.data(), c.buf.size());
-    copy.buf.resize(c.buf.size());
-    // The padding must follow the data in the chunk the framer filled.
-    for (size_t i = 0; i < ds::kChunkPadding; ++i) {
-      if (c.buf.data()[c.buf.size() + i] != 0) *problem = "padding not zero";
+    copy.buf.reserve(c.size() + 1);
+    if (c.size()) std::memcpy(copy.buf.data(), c.data(), c.size());
+    copy.buf.resize(c.size());
+    if (c.view) {
+      // A view into a mapping: the padding is the mapping's bytes that follow.
+      const auto& map = c.mapping;
+      if (!map || c.view < map->data() ||
+          c.view + c.view_size + ds::kChunkPadding > map->data() + map->readable())
+        *problem = "a view without readable padding";
+    } else {
+      // The padding must follow the data in the chunk the framer filled.
+      for (size_t i = 0; i < ds::kChunkPadding; ++i) {
+        if (c.buf.data()[c.buf.size() + i] != 0) *problem = "padding not zero";
+      }
     }
     const size_t bound = std::max(opt.chunk_bytes, opt.max_line_bytes + 2);
     if (c.buf.capacity() > bound) *problem = "buffer grew past max(chunk_bytes, max_line_bytes + 2)";
@@ -470,4 +482,145 @@ TEST_CASE("framer: a live pipe delivers its complete lines without waiting for m
   CHECK(tail == "{\"a\":3}\n");
   ::dup2(saved, 0);
   ::close(saved);
+}
+
+// --- mapped files (scan's regular files): the same chunks, without copies ---
+namespace {
+
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& content) {
+    const char* dir = std::getenv("TMPDIR");
+    path = std::string(dir && *dir ? dir : "/tmp") + "/ds_framer_XXXXXX";
+    int fd = ::mkstemp(path.data());
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    ::close(fd);
+  }
+  ~TempFile() { ::unlink(path.c_str()); }
+};
+
+// Opens `path` mapped (or, with read_only_io, through read(2)).
+std::unique_ptr<ds::ByteSource> open_path(const std::string& path, bool read_only_io) {
+  if (read_only_io) ::setenv("DISTILLSCAN_NO_MMAP", "1", 1);
+  auto r = ds::open_input(path);
+  ::unsetenv("DISTILLSCAN_NO_MMAP");
+  REQUIRE(r);
+  return std::move(*r);
+}
+
+std::string chunk_text(const ds::Chunk& c) { return std::string(c.data(), c.size()); }
+
+// Both framings of `input`, chunk for chunk; "" when identical and correct.
+std::string compare_mapped(const std::string& input, ds::FramerOptions opt) {
+  TempFile f(input);
+  auto mapped = open_path(f.path, false);
+  auto plain = open_path(f.path, true);
+  if (input.empty()) {
+    if (mapped->mapping()) return "an empty file was mapped";
+  } else if (!mapped->mapping()) {
+    return "not mapped";
+  }
+  if (plain->mapping()) return "mapped despite DISTILLSCAN_NO_MMAP";
+  std::string problem;
+  std::vector<ds::Chunk> a = frame_all(*mapped, opt, &problem);
+  if (!problem.empty()) return "mapped: " + problem;
+  std::vector<ds::Chunk> b = frame_all(*plain, opt, &problem);
+  if (!problem.empty()) return "read: " + problem;
+  if (a.size() != b.size()) return "chunk counts differ: " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (chunk_text(a[i]) != chunk_text(b[i]) || a[i].source_offset != b[i].source_offset ||
+        a[i].skipped_long_lines != b[i].skipped_long_lines || a[i].skipped_bytes != b[i].skipped_bytes ||
+        a[i].last_of_source != b[i].last_of_source)
+      return "chunk " + std::to_string(i) + " differs";
+  }
+  if (mapped->raw_bytes_read() != input.size()) return "raw_bytes_read does not reach the end";
+  auto again = open_path(f.path, false);
+  return check_framing(input, *again, opt);
+}
+
+}  // namespace
+
+TEST_CASE("framer: a mapped file gives the same chunks as read(2)", "[framer][mmap]") {
+  size_t runs = 0;
+  for (const std::string& input : sample_inputs()) {
+    for (size_t max_line : {0, 1, 10, 1 << 20}) {
+      for (size_t chunk : {1, 2, 3, 7, 11, 12, 13, 64, 4096}) {
+        INFO("input=\"" << input << "\" chunk=" << chunk << " max_line=" << max_line);
+        REQUIRE(compare_mapped(input, {chunk, max_line}) == "");
+        ++runs;
+      }
+    }
+  }
+  // Sizes around page boundaries (the last chunk's padding may leave the
+  // mapping: it must be copied), long lines over chunk and limit, CRLF.
+  uint32_t rng = 99;
+  auto next_rand = [&rng] { return rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff; };
+  for (size_t target : {4096 - 65, 4096 - 64, 4096 - 1, 4096, 4097, 3 * 4096 - 10, 70000}) {
+    std::string input;
+    while (input.size() < target) {
+      size_t len = next_rand() % 90;
+      if (next_rand() % 23 == 0) len = 300 + next_rand() % 2000;  // over the limit below
+      for (size_t j = 0; j < len && input.size() < target; ++j)
+        input.push_back(static_cast<char>('a' + next_rand() % 26));
+      if (input.size() < target) input += next_rand() % 4 == 0 ? "\r\n" : "\n";
+    }
+    input.resize(target);
+    for (size_t chunk : {64, 1000, 4096, 1 << 20}) {
+      for (size_t max_line : {100, 250, 5000}) {
+        INFO("size=" << target << " chunk=" << chunk << " max_line=" << max_line);
+        REQUIRE(compare_mapped(input, {chunk, max_line}) == "");
+        ++runs;
+      }
+    }
+  }
+  CHECK(runs > 500);
+}
+
+TEST_CASE("framer: a mapped file that grows while framed is read to its new end", "[framer][mmap]") {
+  std::string first, more;
+  for (int i = 0; i < 3000; ++i) first += "{\"line\":" + std::to_string(i) + "}\n";
+  first += "{\"partial";  // the writer is in the middle of a line
+  more = "\":1}\n";
+  for (int i = 3000; i < 4000; ++i) more += "{\"line\":" + std::to_string(i) + "}\n";
+  TempFile f(first);
+  auto src = open_path(f.path, false);
+  REQUIRE(src->mapping());
+  ds::Framer framer(*src, {4096, 1000}, 0);
+  ds::Chunk c;
+  REQUIRE(framer.next(c));
+  std::string got = chunk_text(c);
+  CHECK(c.view != nullptr);  // a middle chunk of a mapped file is not copied
+  {
+    std::ofstream out(f.path, std::ios::app | std::ios::binary);
+    out << more;
+  }
+  while (framer.next(c)) got += chunk_text(c);
+  CHECK_FALSE(framer.failed());
+  CHECK(got == first + more);
+}
+
+TEST_CASE("framer: a mapped file truncated while framed is reported, not a crash", "[framer][mmap]") {
+  std::string input;
+  for (int i = 0; i < 40000; ++i) input += "{\"line\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxx\"}\n";
+  TempFile f(input);
+  auto src = open_path(f.path, false);
+  REQUIRE(src->mapping());
+  auto map = src->mapping();
+  ds::Framer framer(*src, {64 << 10, 1 << 20}, 0);
+  ds::Chunk c;
+  REQUIRE(framer.next(c));
+  REQUIRE(c.view != nullptr);
+  const std::string first = chunk_text(c);
+  REQUIRE(::truncate(f.path.c_str(), 8192) == 0);
+  // Touching pages past the new end must not kill the process (SIGBUS):
+  // they read as NUL bytes from now on.
+  CHECK(map->data()[map->size() - 2] == '\0');
+  CHECK(map->faulted());
+  size_t chunks = 1;
+  while (framer.next(c)) ++chunks;
+  CHECK(framer.failed());
+  CHECK(framer.error().find("shrank") != std::string::npos);
+  CHECK(first == input.substr(0, first.size()));
+  CHECK(chunks >= 1);
 }
