@@ -64,7 +64,28 @@ void ClusterStage::evict(uint32_t s) {
   unlink(s);
   index_.erase(entries_[s].key);
   entries_[s].key = 0;
+  free_block(entries_[s]);
   free_.push_back(s);
+}
+
+uint32_t ClusterStage::alloc_block(uint32_t c) {
+  if (!pool_free_[c].empty()) {
+    const uint32_t b = pool_free_[c].back();
+    pool_free_[c].pop_back();
+    return b;
+  }
+  const uint32_t b = static_cast<uint32_t>(pool_[c].size() / kBlockSize[c]);
+  pool_[c].resize(pool_[c].size() + kBlockSize[c]);
+  return b;
+}
+
+void ClusterStage::grow(Entry& e) {
+  const uint32_t c = e.size_class + 1;
+  const uint32_t b = alloc_block(c);  // pool_[c] may move; members(e) is in pool_[c - 1]
+  std::copy_n(members(e), e.nmembers, pool_[c].data() + size_t{b} * kBlockSize[c]);
+  free_block(e);
+  e.block = b;
+  e.size_class = c;
 }
 
 uint32_t ClusterStage::create(uint64_t key, uint32_t kind, int64_t now) {
@@ -90,6 +111,7 @@ uint32_t ClusterStage::create(uint64_t key, uint32_t kind, int64_t now) {
   e.key = key;
   e.kind = kind;
   e.last_hit_ms = now;
+  e.block = alloc_block(e.size_class);
   dirty_.push_back(s);
   index_.insert(key, s);
   push_front(s);
@@ -165,23 +187,28 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
         push_front(s);
       }
     }
+    Member* mem = members(e);
     Member* m = nullptr;
     for (uint32_t i = 0; i < e.nmembers; ++i) {
-      if (e.members[i].account == ev.account_hash) {
-        m = &e.members[i];
+      if (mem[i].account == ev.account_hash) {
+        m = &mem[i];
         break;
       }
     }
     if (!m) {
       if (!hit) continue;
       if (e.nmembers < kMaxMembers) {
-        m = &e.members[e.nmembers++];
+        if (e.nmembers == kBlockSize[e.size_class]) {
+          grow(e);
+          mem = members(e);
+        }
+        m = &mem[e.nmembers++];
       } else {
         // SpaceSaving-style: replace the member with the fewest hits.
         uint32_t lo = 0;
         for (uint32_t i = 1; i < kMaxMembers; ++i)
-          if (e.members[i].hits < e.members[lo].hits) lo = i;
-        m = &e.members[lo];
+          if (mem[i].hits < mem[lo].hits) lo = i;
+        m = &mem[lo];
         ++counters_.members_replaced;
       }
       *m = Member{};
@@ -226,12 +253,13 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     if (e.last_hit_ms <= prev_eval_ms_) continue;  // nothing new since the last evaluation
     if (ratio(e.hits, e.requests) < C.harvest_share) continue;
     if (e.out_n * 2 >= e.hits && ratio(static_cast<double>(e.out_tokens), e.out_n) < C.output_tokens) continue;
+    const Member* mem = members(e);
     uint32_t active = 0;
-    for (uint32_t i = 0; i < e.nmembers; ++i) active += e.members[i].requests >= C.member_min_requests;
+    for (uint32_t i = 0; i < e.nmembers; ++i) active += mem[i].requests >= C.member_min_requests;
     if (active < C.min_accounts) continue;
     ++counters_.clusters_flagged;
     for (uint32_t i = 0; i < e.nmembers; ++i) {
-      const Member& m = e.members[i];
+      const Member& m = mem[i];
       if (m.requests < C.member_min_requests || ratio(m.hits, m.requests) < C.member_share) continue;
       if (m.out_n * 2 >= m.hits && ratio(static_cast<double>(m.out_tokens), m.out_n) < C.output_tokens) continue;
       if (!may_alert(m.account, now, true)) continue;  // suppressed even if critical: skip early
@@ -249,7 +277,8 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     if (i > 0 && cand_[i].account == cand_[i - 1].account) continue;
     const Candidate& c = cand_[i];
     const Entry& e = entries_[c.entry];
-    const Member& m = e.members[c.member];
+    const Member* mem = members(e);
+    const Member& m = mem[c.member];
     uint32_t ns = m.name;
     if (ns == kNil || ns >= names_.size() || names_[ns].hash != m.account) continue;  // name evicted
     Name& n = names_[ns];
@@ -286,7 +315,7 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     a.cluster.size = c.size;
     std::vector<std::string> members;
     for (uint32_t j = 0; j < e.nmembers; ++j) {
-      const Member& o = e.members[j];
+      const Member& o = mem[j];
       if (o.requests < C.member_min_requests || o.name == kNil || o.name >= names_.size() ||
           names_[o.name].hash != o.account)
         continue;
@@ -406,8 +435,11 @@ void ClusterStage::finish(uint64_t seq, std::vector<Alert>& out) {
 uint64_t ClusterStage::memory_bytes() const {
   uint64_t ids = 0;
   for (const auto& n : names_) ids += n.id.capacity();
+  uint64_t pool = 0;
+  for (uint32_t c = 0; c < kClasses; ++c)
+    pool += pool_[c].capacity() * sizeof(Member) + pool_free_[c].capacity() * sizeof(uint32_t);
   return index_.memory_bytes() + name_index_.memory_bytes() + recent_index_.memory_bytes() +
-         recent_.capacity() * sizeof(Recent) + entries_.capacity() * sizeof(Entry) +
+         recent_.capacity() * sizeof(Recent) + entries_.capacity() * sizeof(Entry) + pool +
          names_.capacity() * sizeof(Name) + ids + (free_.capacity() + dirty_.capacity()) * sizeof(uint32_t);
 }
 

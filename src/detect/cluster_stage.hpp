@@ -12,6 +12,9 @@
 // cluster.max_fingerprints entries (idle ones evicted first, then the least
 // recently hit; both counted), members replaced SpaceSaving-style when full
 // (counted), and a member-name table of cluster.max_names (FIFO, counted).
+// Members live outside the entry, in a pool of blocks of 4, 16 or 64 (an
+// entry moves up a class when its block is full): almost every fingerprint
+// has 1-2 members, so creating one touches only a small entry and a 4-block.
 //
 // A fingerprint is a hydra cluster when >= min_accounts members each sent
 // >= member_min_requests requests on it, >= harvest_share of its requests
@@ -98,6 +101,11 @@ class ClusterStage {
     uint32_t name = 0xFFFFFFFFu;  // slot in names_ (validated by hash)
     uint64_t out_tokens = 0;
   };
+  // Member blocks: block b of class c is kBlockSize[c] members at
+  // pool_[c][b * kBlockSize[c]]. Each live entry owns one block, so a class
+  // never holds more than cluster.max_fingerprints blocks.
+  static constexpr uint32_t kClasses = 3;
+  static constexpr std::array<uint32_t, kClasses> kBlockSize = {4, 16, kMaxMembers};
   struct Entry {
     uint64_t key = 0;
     uint32_t kind = 0;
@@ -105,8 +113,9 @@ class ClusterStage {
     int64_t last_hit_ms = 0;
     uint64_t requests = 0, hits = 0, out_tokens = 0, out_n = 0;
     uint32_t lru_prev = 0xFFFFFFFFu, lru_next = 0xFFFFFFFFu;
+    uint32_t block = 0;  // its members: block `block` of class `size_class`
+    uint32_t size_class = 0;
     Hll<6> accounts;  // distinct accounts seen on the fingerprint since creation
-    std::array<Member, kMaxMembers> members;
   };
   struct Name {
     uint64_t hash = 0;
@@ -134,6 +143,16 @@ class ClusterStage {
     uint32_t size;
   };
 
+  Member* members(const Entry& e) {
+    return pool_[e.size_class].data() + size_t{e.block} * kBlockSize[e.size_class];
+  }
+  const Member* members(const Entry& e) const {
+    return pool_[e.size_class].data() + size_t{e.block} * kBlockSize[e.size_class];
+  }
+  uint32_t alloc_block(uint32_t c);
+  void free_block(const Entry& e) { pool_free_[e.size_class].push_back(e.block); }
+  // Moves a full entry to the next class, its members copied in order.
+  void grow(Entry& e);
   void touch_event(const Event& ev, const EventBatch& b);
   uint32_t create(uint64_t key, uint32_t kind, int64_t now);
   void unlink(uint32_t s);
@@ -152,6 +171,8 @@ class ClusterStage {
   FlatIndex index_;
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
+  std::array<std::vector<Member>, kClasses> pool_;
+  std::array<std::vector<uint32_t>, kClasses> pool_free_;  // free blocks, per class
   // Slots hit (or created) since the last evaluation, possibly repeated or
   // since evicted: evaluate() looks at these instead of every slot.
   std::vector<uint32_t> dirty_;

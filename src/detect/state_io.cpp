@@ -275,8 +275,9 @@ void ClusterStage::save_state(StateWriter& w) const {
     const Entry& e = entries_[s];
     w(e.key), w(e.kind), w(e.nmembers), w(e.last_hit_ms), w(e.requests), w(e.hits), w(e.out_tokens), w(e.out_n);
     w(e.accounts);
+    const Member* mem = members(e);
     for (uint32_t i = 0; i < e.nmembers; ++i) {
-      const Member& m = e.members[i];
+      const Member& m = mem[i];
       w(m.account), w(m.requests), w(m.hits), w(m.out_n), w(m.name), w(m.out_tokens);
     }
   }
@@ -346,6 +347,7 @@ bool ClusterStage::load_state(StateReader& r, std::string& err) {
     return fail(r.error());
   entries_.assign(static_cast<size_t>(ne), Entry{});
   free_.clear();
+  for (uint32_t k = 0; k < kClasses; ++k) pool_[k].clear(), pool_free_[k].clear();
   index_.clear();
   index_.reserve(ne);
   head_ = tail_ = kNil;
@@ -357,8 +359,11 @@ bool ClusterStage::load_state(StateReader& r, std::string& err) {
     if (e.key == 0 || index_.find(e.key) != FlatIndex::kNone || e.kind >= kKinds || e.nmembers > kMaxMembers ||
         !state_time_ok(e.last_hit_ms, false))
       return fail("invalid fingerprint record #" + std::to_string(s));
+    while (kBlockSize[e.size_class] < e.nmembers) ++e.size_class;  // the smallest class that holds them
+    e.block = alloc_block(e.size_class);
+    Member* mem = members(e);
     for (uint32_t i = 0; i < e.nmembers; ++i) {
-      Member& m = e.members[i];
+      Member& m = mem[i];
       r(m.account), r(m.requests), r(m.hits), r(m.out_n), r(m.name), r(m.out_tokens);
       if (r.ok() && m.name != kNil && m.name >= nn) return fail("member refers to a missing name");
     }

@@ -8,6 +8,7 @@
 #include "core/hash.hpp"
 #include "detect/alert.hpp"
 #include "detect/cluster_stage.hpp"
+#include "detect/state_io.hpp"
 
 using namespace ds;
 
@@ -57,17 +58,13 @@ std::vector<Ev> corpus(int members, int benign, int hours) {
   return out;
 }
 
-// Feeds events in batches of `batch` and returns the alert lines in order.
-std::vector<std::string> run(const std::vector<Ev>& evs, size_t batch, const DetectorConfig& cfg,
-                             ClusterStage* keep = nullptr) {
-  ClusterStage local(cfg, {"reasoning_elicitation", "system_prompt_extraction"});
-  ClusterStage& cs = keep ? *keep : local;
-  std::vector<std::string> lines;
+// Feeds events [from, to) in batches of `batch`, appending the alert lines.
+void feed(ClusterStage& cs, const std::vector<Ev>& evs, size_t from, size_t to, size_t batch, uint64_t& seq,
+          std::vector<std::string>& lines) {
   EventBatch b;
-  uint64_t seq = 0;
-  for (size_t i = 0; i < evs.size(); i += batch) {
+  for (size_t i = from; i < to; i += batch) {
     b.reset();
-    for (size_t j = i; j < std::min(evs.size(), i + batch); ++j) {
+    for (size_t j = i; j < std::min(to, i + batch); ++j) {
       const Ev& e = evs[j];
       Event ev;
       ev.time_ms = e.t;
@@ -87,9 +84,25 @@ std::vector<std::string> run(const std::vector<Ev>& evs, size_t batch, const Det
     for (const auto& a : out) lines.push_back(alert_to_json(a));
     ++seq;
   }
+}
+
+void finish(ClusterStage& cs, uint64_t seq, std::vector<std::string>& lines) {
   std::vector<Alert> out;
   cs.finish(seq, out);
   for (const auto& a : out) lines.push_back(alert_to_json(a));
+}
+
+const std::vector<std::string> kCategories = {"reasoning_elicitation", "system_prompt_extraction"};
+
+// Feeds all events in batches of `batch` and returns the alert lines in order.
+std::vector<std::string> run(const std::vector<Ev>& evs, size_t batch, const DetectorConfig& cfg,
+                             ClusterStage* keep = nullptr) {
+  ClusterStage local(cfg, kCategories);
+  ClusterStage& cs = keep ? *keep : local;
+  std::vector<std::string> lines;
+  uint64_t seq = 0;
+  feed(cs, evs, 0, evs.size(), batch, seq, lines);
+  finish(cs, seq, lines);
   return lines;
 }
 
@@ -183,4 +196,33 @@ TEST_CASE("member lists are bounded; names table is capped", "[detect][cluster]"
   cs.observe(b, 0, out);
   REQUIRE(cs.counters().members_replaced == 200 - ClusterStage::kMaxMembers);
   REQUIRE(cs.counters().names_evicted == 190);
+}
+
+TEST_CASE("member blocks of every size survive a checkpoint", "[detect][cluster]") {
+  // 70 hydra accounts: the shared prompt's member list passes 4, 16 and 64
+  // (SpaceSaving replacements) while the per-IP lists stay small.
+  DetectorConfig cfg;
+  const auto evs = corpus(70, 20, 8);
+  ClusterStage ref_cs(cfg, kCategories);
+  const auto ref = run(evs, 97, cfg, &ref_cs);
+  REQUIRE(ref.size() >= 10);
+  REQUIRE(ref_cs.counters().members_replaced > 0);
+  for (size_t k : {size_t(3), size_t(8), size_t(20), size_t(45), size_t(100), size_t(250), evs.size() / 2}) {
+    INFO("split at " << k);
+    ClusterStage a(cfg, kCategories);
+    std::vector<std::string> lines;
+    uint64_t seq = 0;
+    feed(a, evs, 0, k, 97, seq, lines);
+    std::string blob;
+    save_detector_state({}, &a, blob);
+    ClusterStage b(cfg, kCategories);
+    std::vector<std::unique_ptr<AccountDetector>> no_shards;
+    REQUIRE(load_detector_state(blob, no_shards, &b).ok());
+    std::string again;
+    save_detector_state({}, &b, again);
+    REQUIRE(again == blob);
+    feed(b, evs, k, evs.size(), 61, seq, lines);
+    finish(b, seq, lines);
+    REQUIRE(lines == ref);
+  }
 }
