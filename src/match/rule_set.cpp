@@ -300,9 +300,17 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::load(const std::vector<std::stri
     if (!b.origin.empty()) b.origin += ", ";
     b.origin += p;
   }
-  for (const match_detail::RuleSource& src : match_detail::read_rule_sources(paths, b.diags)) {
+  const auto sources = match_detail::read_rule_sources(paths, b.diags);
+  // Parsing is cached by the files' names and bytes (db_cache.hpp).
+  uint64_t key = hash_str("distillscan rules"), check = hash_str("distillscan rules", 0x51A7E5ull);
+  for (const match_detail::RuleSource& src : sources) {
     b.files.push_back(src.file);
-    match_detail::parse_rule_file(src.text, src.file, b.rules, b.diags);
+    key = hash_combine(hash_combine(key, hash_str(src.file)), hash_str(src.text));
+    check = hash_combine(hash_combine(check, hash_str(src.file, 0x51A7E5ull)), hash_str(src.text, 0x51A7E5ull));
+  }
+  if (!b.diags.empty() || !match_detail::load_cached_rules(key, check, b.rules)) {
+    for (const match_detail::RuleSource& src : sources) match_detail::parse_rule_file(src.text, src.file, b.rules, b.diags);
+    if (b.diags.empty()) match_detail::store_cached_rules(key, check, b.rules);
   }
   return b.finish(diagnostics);
 }

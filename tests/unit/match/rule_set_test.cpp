@@ -611,3 +611,85 @@ TEST_CASE("scan result cache: repeated long texts hit, and a hit gives exactly t
   scan(scanner, "hello world", TextField::user);
   CHECK(scanner.cache_stats().lookups == lookups);
 }
+
+// Parsed rule files are cached by their names and bytes (match/db_cache.hpp):
+// a cached load gives exactly the rules of a fresh parse, an edited file is
+// parsed again, and a damaged cache file is ignored.
+TEST_CASE("parsed rules cache: same rules, edits re-parse, damage is ignored", "[match][cache]") {
+  const fs::path dir = fs::temp_directory_path() / ("ds_rules_cache_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "cache");
+  const std::string rules_path = (dir / "r.yaml").string();
+  auto write = [&](const std::string& text) { std::ofstream(rules_path, std::ios::trunc) << text; };
+  const std::string example = "    examples:\n      match: ['please think step by step']\n      no_match: ['hello']\n";
+  write("rules:\n" + rule_yaml("r1", "step\\s+by\\s+step", "[user, system]", "cot", example) +
+        rule_yaml("r2", "as\\s+jsonl", "[any_message]", "dataset", "    weight: 2.5\n"));
+  ::setenv("DISTILLSCAN_CACHE_DIR", (dir / "cache").c_str(), 1);
+  auto load = [&] {
+    std::vector<RuleDiagnostic> diags;
+    auto r = RuleSet::load({rules_path}, &diags);
+    INFO(dump(diags));
+    REQUIRE(r.ok());
+    return r.value();
+  };
+  auto cached_files = [&] {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir / "cache")) n += e.path().extension() == ".rules";
+    return n;
+  };
+  auto same = [](const RuleSet& a, const RuleSet& b) {
+    REQUIRE(a.rules().size() == b.rules().size());
+    CHECK(a.categories() == b.categories());
+    CHECK(a.digest() == b.digest());
+    for (size_t i = 0; i < a.rules().size(); ++i) {
+      const Rule& x = a.rules()[i];
+      const Rule& y = b.rules()[i];
+      CHECK(x.id == y.id);
+      CHECK(x.description == y.description);
+      CHECK(x.category == y.category);
+      CHECK(x.category_index == y.category_index);
+      CHECK(x.field_mask == y.field_mask);
+      CHECK(x.weight == y.weight);
+      CHECK(x.file == y.file);
+      CHECK(x.line == y.line);
+      REQUIRE(x.patterns.size() == y.patterns.size());
+      for (size_t p = 0; p < x.patterns.size(); ++p) {
+        CHECK(x.patterns[p].expression == y.patterns[p].expression);
+        CHECK(x.patterns[p].flags == y.patterns[p].flags);
+        CHECK(x.patterns[p].line == y.patterns[p].line);
+      }
+      REQUIRE(x.examples.size() == y.examples.size());
+      for (size_t e = 0; e < x.examples.size(); ++e) {
+        CHECK(x.examples[e].text == y.examples[e].text);
+        CHECK(x.examples[e].should_match == y.examples[e].should_match);
+        CHECK(x.examples[e].field == y.examples[e].field);
+        CHECK(x.examples[e].line == y.examples[e].line);
+      }
+    }
+  };
+  auto fresh = load();  // parsed, then stored
+  REQUIRE(cached_files() == 1);
+  auto cached = load();  // from the cache
+  same(*fresh, *cached);
+  CHECK(cached->run_examples().empty());
+  CHECK(cached->rules()[1].weight == 2.5);
+
+  // An edit (same length, other bytes) is a miss: the new text is parsed.
+  write("rules:\n" + rule_yaml("r1", "step\\s+by\\s+step", "[user, system]", "cot", example) +
+        rule_yaml("r3", "as\\s+jsonl", "[any_message]", "dataset", "    weight: 2.5\n"));
+  auto edited = load();
+  CHECK(edited->rules()[1].id == "r3");
+  CHECK(cached_files() == 2);
+
+  // A damaged cache file is not used: the rules are parsed again, correctly.
+  for (const auto& e : fs::directory_iterator(dir / "cache")) {
+    if (e.path().extension() != ".rules") continue;
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);
+    f.put('\x7f');
+  }
+  auto again = load();
+  same(*edited, *again);
+  ::unsetenv("DISTILLSCAN_CACHE_DIR");
+  fs::remove_all(dir);
+}
