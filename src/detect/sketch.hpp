@@ -3,6 +3,7 @@
 // later checkpoint serialises byte for byte) and inside cluster entries.
 #pragma once
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 
@@ -35,7 +36,9 @@ struct Hll {
     double sum = 0;
     unsigned zeros = 0;
     for (unsigned i = 0; i < kRegs; ++i) {
-      sum += std::ldexp(1.0, -static_cast<int>(reg[i]));
+      // 2^-reg exactly (reg <= 65 - P): the exponent field, no libm call
+      // (ldexp was 9% of the shard thread's instructions).
+      sum += std::bit_cast<double>(static_cast<uint64_t>(1023 - reg[i]) << 52);
       zeros += reg[i] == 0;
     }
     const double m = kRegs;
