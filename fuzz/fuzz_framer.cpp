@@ -19,7 +19,13 @@
 //  - exactly one last_of_source chunk (the final one) without a read error,
 //    none with one, and failed() exactly when the source failed;
 //  - the source is never asked for 0 bytes nor read after it returned 0 / -1.
+// Without an injected error, the stream is also written to a memfd and
+// framed mapped (open_input maps regular files, source/mapped_file.hpp): the
+// chunks must equal those of plain reads of the same file, chunk for chunk,
+// and every view must have readable padding inside the mapping.
 #include <fuzzer/FuzzedDataProvider.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -30,7 +36,9 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
+#include "source/byte_source.hpp"
 #include "source/framer.hpp"
+#include "source/mapped_file.hpp"
 
 namespace {
 
@@ -84,6 +92,44 @@ uint64_t count_lines(const std::string& s, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) n += s[i] == '\n';
   if (end > begin && s[end - 1] != '\n') ++n;
   return n;
+}
+
+struct Framed {
+  uint64_t offset, skipped, skipped_bytes;
+  bool last;
+  std::string data;
+  bool operator==(const Framed&) const = default;
+};
+
+// Frames `path` (opened by open_input: mapped unless DISTILLSCAN_NO_MMAP).
+std::vector<Framed> frame_file(const std::string& path, FramerOptions opt, bool mapped) {
+  if (!mapped) ::setenv("DISTILLSCAN_NO_MMAP", "1", 1);
+  auto src = open_input(path);
+  ::unsetenv("DISTILLSCAN_NO_MMAP");
+  DS_FUZZ_CHECK(src);
+  auto map = (*src)->mapping();
+  Framer framer(**src, opt, 0);
+  std::vector<Framed> out;
+  Chunk c;
+  while (framer.next(c)) {
+    if (c.view) {
+      DS_FUZZ_CHECK(map && c.mapping == map);
+      DS_FUZZ_CHECK(c.view >= map->data() && c.view + c.view_size + kChunkPadding <= map->data() + map->readable());
+    }
+    out.push_back({c.source_offset, c.skipped_long_lines, c.skipped_bytes, c.last_of_source,
+                   std::string(c.data(), c.size())});
+  }
+  DS_FUZZ_CHECK(!framer.failed());
+  return out;
+}
+
+// The stream as a regular file in memory (one memfd per process, rewritten).
+std::string as_file(const std::string& stream) {
+  static const int fd = ::memfd_create("fuzz_framer", 0);
+  DS_FUZZ_CHECK(fd >= 0);
+  DS_FUZZ_CHECK(::ftruncate(fd, 0) == 0);
+  DS_FUZZ_CHECK(stream.empty() || ::pwrite(fd, stream.data(), stream.size(), 0) == static_cast<ssize_t>(stream.size()));
+  return "/proc/self/fd/" + std::to_string(fd);
 }
 
 }  // namespace
@@ -174,6 +220,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     DS_FUZZ_CHECK(saw_last);
     DS_FUZZ_CHECK(pos == stream.size());
     DS_FUZZ_CHECK(lines == count_lines(stream, 0, stream.size()));
+    const std::string path = as_file(stream);
+    DS_FUZZ_CHECK(frame_file(path, opt, true) == frame_file(path, opt, false));
   }
   return 0;
 }

@@ -64,7 +64,7 @@ cmake -S "$src" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_T
 echo "=== fuzz: build ${targets[*]}"
 cmake --build "$build" -j "${DS_FUZZ_JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}" \
   || { echo "fuzz/run.sh: build failed" >&2; exit 2; }
-bin=$(find "$build" -name fuzz_line -type f -perm -u+x -printf '%h\n' | head -1)
+bin=$(find "$build" -name "fuzz_${targets[0]}" -type f -perm -u+x -printf '%h\n' | head -1)
 
 asan_default=detect_leaks=1:abort_on_error=1:allocator_may_return_null=0
 # Hyperscan's compiler allocates heavily: shorter allocation stacks make the
