@@ -358,9 +358,13 @@ class KafkaLive final : public LiveSource {
   KafkaLive(std::unique_ptr<KafkaSource> src, std::string topic)
       : src_(std::move(src)), topic_(std::move(topic)), prefix_("kafka:" + topic_ + "/") {}
   ReplayLedger& ledger() { return ledger_; }
+  HandoverLedger* handover() { return exchange_ ? &handover_ : nullptr; }
   void set_exchange(std::unique_ptr<ClusterExchange> x) { exchange_ = std::move(x); }
   void on_batch(const EventBatch& b) override {
-    if (exchange_) exchange_->publish(b, !ledger_.replayed(b.seq));
+    if (!exchange_) return;
+    take_handovers(b.seq);  // every chunk before this one is collected
+    exchange_->publish(b, !ledger_.replayed(b.seq));
+    next_seq_ = b.seq + 1;
   }
   void probe(TailStatus& t) override {
     t.kafka = true;
@@ -387,7 +391,9 @@ class KafkaLive final : public LiveSource {
     }
   }
   void on_tick(AlertSink& sink) override {
-    if (exchange_) exchange_->poll(sink);
+    if (!exchange_) return;
+    take_handovers(next_seq_);
+    exchange_->poll(sink);
   }
   void set(std::unique_ptr<KafkaSource> s) { src_ = std::move(s); }
   ChunkProducer& producer() override { return *src_; }
@@ -483,6 +489,10 @@ class KafkaLive final : public LiveSource {
       o += ",\"duplicates_suppressed\":" + std::to_string(x.duplicates_suppressed);
       o += ",\"alert_ids_evicted\":" + std::to_string(x.alert_ids_evicted);
       o += ",\"alert_ids_now\":" + std::to_string(x.alert_ids_now);
+      o += ",\"alerts_deferred\":" + std::to_string(x.alerts_deferred);
+      o += ",\"alerts_due_waiting\":" + std::to_string(x.alerts_due_waiting);
+      o += ",\"watermark_errors\":" + std::to_string(x.watermark_errors);
+      o += ",\"accounts_disowned\":" + std::to_string(x.accounts_disowned);
       o += ",\"evaluations\":" + std::to_string(x.evaluations);
       o += ",\"idle_evaluations\":" + std::to_string(x.idle_evaluations);
       o += ",\"clusters_flagged\":" + std::to_string(x.clusters_flagged);
@@ -497,6 +507,13 @@ class KafkaLive final : public LiveSource {
   std::unique_ptr<KafkaSource> src_;
   std::string topic_, prefix_;
   ReplayLedger ledger_;
+  HandoverLedger handover_;
+  std::vector<uint64_t> lost_;
+  uint64_t next_seq_ = 0;  // chunks before this one are collected
+  void take_handovers(uint64_t next_seq) {
+    lost_.clear();
+    if (handover_.take(next_seq, lost_)) exchange_->disown(lost_);
+  }
   std::unique_ptr<ReplayFilterSink> filter_;
   std::unique_ptr<ClusterExchange> exchange_;
   class OnceSink final : public AlertSink {
@@ -579,7 +596,7 @@ int run_consume(const ConsumeArgs& args) {
       if (!x) return x.error();
       live->set_exchange(std::move(*x));
     }
-    auto src = KafkaSource::create(ko, &live->ledger());
+    auto src = KafkaSource::create(ko, &live->ledger(), live->handover());
     if (!src) return src.error();
     live->set(std::move(*src));
     return std::unique_ptr<LiveSource>(std::move(live));

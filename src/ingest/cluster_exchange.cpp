@@ -153,6 +153,21 @@ struct ClusterExchange::Impl {
   std::deque<std::pair<uint64_t, uint64_t>> held_order;  // (account hash, gen), oldest first
   uint64_t held_gen = 0;
   std::vector<uint64_t> claimed;  // became ours with an alert held: written by the next poll()
+  // Alerts to write, each once this instance has read the topic up to
+  // `target` -- its end when the alert was due -- and only if the account is
+  // still ours then: the written ids of every instance up to that moment
+  // reach us before we write (another instance that wrote the same alert
+  // before, e.g. the previous owner of a partition we took over while it was
+  // still live, or one behind us in the topic, is seen; see already()).
+  struct Pending {
+    Alert alert;
+    uint64_t h = 0;
+    int64_t target = 0;
+    bool claimed = false;
+  };
+  std::deque<Pending> pending;
+  int64_t read_pos = 0;     // offset after the last message read from the topic
+  int64_t due_target = -1;  // the topic's end as last queried
   // Records received since the stage last evaluated, and when the last one
   // came: a stream that goes quiet after late records (a partition taken
   // over and replayed after its owner died, hours of event time behind)
@@ -239,20 +254,45 @@ struct ClusterExchange::Impl {
     }
     rd_kafka_poll(prod, 0);
   }
-  // Writes `a` unless its id was written already (by any instance).
-  void write_once(AlertSink& sink, const Alert& a) {
-    if (already(a)) return;
-    sink.write(a);
-    ++ctr.alerts_written;
-    noted(a);
+  // The end of the topic now: one broker round trip, again only once we have read up to the last answer.
+  int64_t topic_end() {
+    if (due_target > read_pos) return due_target;
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_query_watermark_offsets(cons, opt.topic.c_str(), 0, &lo, &hi, 1000) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_get_watermark_offsets(cons, opt.topic.c_str(), 0, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++ctr.watermark_errors;
+      hi = read_pos;  // unknown: write with what we have read
+    }
+    due_target = std::max(hi, read_pos);
+    return due_target;
+  }
+  void due(const Alert& a, uint64_t h, bool from_hold) {
+    pending.push_back(Pending{a, h, topic_end(), from_hold});
+    ++ctr.alerts_deferred;
+  }
+  // Writes the pending alerts whose target has been read.
+  void write_ready(AlertSink& sink) {
+    while (!pending.empty() && pending.front().target <= read_pos) {
+      Pending& p = pending.front();
+      if (!local.count(p.h)) {  // handed over meanwhile: the new owner writes it (or claims it later)
+        ++ctr.alerts_not_ours;
+        hold(p.alert, p.h);
+      } else if (!already(p.alert)) {
+        if (p.claimed) ++ctr.alerts_claimed;
+        sink.write(p.alert);
+        ++ctr.alerts_written;
+        noted(p.alert);
+      }
+      pending.pop_front();
+    }
   }
 
-  void write_claimed(AlertSink& sink) {
+  void claim() {
     for (uint64_t h : claimed) {
       auto it = held.find(h);
-      if (it == held.end()) continue;
-      if (!already(it->second.alert)) ++ctr.alerts_claimed;
-      write_once(sink, it->second.alert);
+      if (it == held.end() || !local.count(h)) continue;
+      due(it->second.alert, h, true);
       held.erase(it);
     }
     claimed.clear();
@@ -375,7 +415,8 @@ void ClusterExchange::publish(const EventBatch& b, bool records) {
 void ClusterExchange::poll(AlertSink& sink) {
   Impl& m = *impl_;
   rd_kafka_poll(m.prod, 0);
-  m.write_claimed(sink);
+  m.due_target = -1;  // queried afresh when an alert is due
+  m.claim();
   auto emit = [&](bool catchup) {
     for (const Alert& a : m.out) {
       if (catchup) {
@@ -384,9 +425,46 @@ void ClusterExchange::poll(AlertSink& sink) {
         ++m.ctr.alerts_not_ours;
         m.hold(a, h);
       } else {
-        m.write_once(sink, a);
+        m.due(a, h, false);
       }
     }
+  };
+  // One message of the topic: written ids, or fingerprint records for the stage.
+  auto handle = [&](rd_kafka_message_t* msg) {
+    if (msg->err) {
+      rd_kafka_message_destroy(msg);
+      return;
+    }
+    m.read_pos = std::max(m.read_pos, msg->offset + 1);
+    const bool catchup = msg->offset < m.catchup_end;
+    const std::string_view payload(static_cast<const char*>(msg->payload), msg->len);
+    if (exchange_message_kind(payload, m.config_hash) == 1) {  // ids of written alerts
+      Reader r{payload.substr(kHeaderBytes - 4)};
+      const uint32_t n = r.get<uint32_t>();
+      for (uint32_t i = 0; r.ok && i < n; ++i) {
+        const uint64_t id = r.get<uint64_t>();
+        if (!r.ok) break;
+        m.remember_id(id);
+        ++m.ctr.alert_ids_received;
+      }
+      if (!r.ok) ++m.ctr.messages_refused;
+      rd_kafka_message_destroy(msg);
+      return;
+    }
+    if (!decode_fingerprint_message(payload, m.config_hash, m.in)) {
+      ++m.ctr.messages_refused;
+      rd_kafka_message_destroy(msg);
+      return;
+    }
+    rd_kafka_message_destroy(msg);
+    m.ctr.records_received += m.in.events.size();
+    m.in.seq = m.seq;
+    m.out.clear();
+    const uint64_t evals = m.stage->counters().evaluations;
+    m.stage->observe(m.in, m.seq++, m.out);
+    m.since_eval = m.stage->counters().evaluations != evals ? 0 : m.since_eval + m.in.events.size();
+    m.last_rx = std::chrono::steady_clock::now();
+    emit(catchup);
   };
   for (int budget = 0;; ++budget) {
     rd_kafka_message_t* msg = budget < 1024 ? rd_kafka_consumer_poll(m.cons, 0) : nullptr;
@@ -401,46 +479,26 @@ void ClusterExchange::poll(AlertSink& sink) {
       }
       break;
     }
-    if (msg->err) {
-      rd_kafka_message_destroy(msg);
-      continue;
-    }
-    const bool catchup = msg->offset < m.catchup_end;
-    const std::string_view payload(static_cast<const char*>(msg->payload), msg->len);
-    if (exchange_message_kind(payload, m.config_hash) == 1) {  // ids of written alerts
-      Reader r{payload.substr(kHeaderBytes - 4)};
-      const uint32_t n = r.get<uint32_t>();
-      for (uint32_t i = 0; r.ok && i < n; ++i) {
-        const uint64_t id = r.get<uint64_t>();
-        if (!r.ok) break;
-        m.remember_id(id);
-        ++m.ctr.alert_ids_received;
-      }
-      if (!r.ok) ++m.ctr.messages_refused;
-      rd_kafka_message_destroy(msg);
-      continue;
-    }
-    if (!decode_fingerprint_message(std::string_view(static_cast<const char*>(msg->payload), msg->len),
-                                    m.config_hash, m.in)) {
-      ++m.ctr.messages_refused;
-      rd_kafka_message_destroy(msg);
-      continue;
-    }
-    rd_kafka_message_destroy(msg);
-    m.ctr.records_received += m.in.events.size();
-    m.in.seq = m.seq;
-    m.out.clear();
-    const uint64_t evals = m.stage->counters().evaluations;
-    m.stage->observe(m.in, m.seq++, m.out);
-    m.since_eval = m.stage->counters().evaluations != evals ? 0 : m.since_eval + m.in.events.size();
-    m.last_rx = std::chrono::steady_clock::now();
-    emit(catchup);
+    handle(msg);
   }
+  // Alerts due: read on to the topic's end as of when they became due (the
+  // ids other instances wrote by then), briefly; what is still short of it
+  // waits for the next poll().
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (m.write_ready(sink); !m.pending.empty() && std::chrono::steady_clock::now() < deadline;
+       m.write_ready(sink))
+    if (rd_kafka_message_t* msg = rd_kafka_consumer_poll(m.cons, 20)) handle(msg);
+  if (!m.pending.empty()) ++m.ctr.alerts_due_waiting;
   {
     ClusterExchangeCounters c = counters();
     std::lock_guard lk(m.snap_mu);
     m.snap = c;
   }
+}
+
+void ClusterExchange::disown(const std::vector<uint64_t>& accounts) {
+  Impl& m = *impl_;
+  for (uint64_t h : accounts) m.ctr.accounts_disowned += m.local.erase(h);
 }
 
 Result<void> ClusterExchange::flush() {

@@ -69,6 +69,10 @@ struct ClusterExchangeCounters {
   uint64_t duplicates_suppressed = 0;   // alerts not written: their id was written already
   uint64_t alert_ids_evicted = 0;       // remembered ids dropped beyond max_written_ids (oldest first)
   uint64_t alert_ids_now = 0;
+  uint64_t alerts_deferred = 0;     // alerts due, written once the topic was read to its end as of then
+  uint64_t alerts_due_waiting = 0;  // poll() calls that left alerts due for the next one (topic slow)
+  uint64_t watermark_errors = 0;    // the topic's end could not be queried (written without look-ahead)
+  uint64_t accounts_disowned = 0;   // accounts no longer ours: their partition moved to another instance
   uint64_t evaluations = 0;       // global stage evaluations
   uint64_t idle_evaluations = 0;  // of which: after records, once the topic was quiet for 1 s
   uint64_t clusters_flagged = 0;  // (fingerprint, evaluation) pairs that qualified
@@ -98,14 +102,24 @@ class ClusterExchange {
 
   // A batch of this instance: note its accounts as ours; publish its records
   // unless it is replayed (the previous owner published those already).
-  // Accounts stay ours across rebalances (until the cap clears the set): two
-  // instances may then both write a member alert -- with the same id, as
-  // every instance runs the same global stage -- rather than none. A member
-  // alert for an account not ours is held (bounded) and written if the
-  // account becomes ours later (its partition taken over, e.g. after its
+  // A member alert for an account not ours is held (bounded) and written if
+  // the account becomes ours later (its partition taken over, e.g. after its
   // owner died before writing it).
   void publish(const EventBatch& b, bool records);
-  // Read what the instances published and write the global stage's alerts for our accounts to `sink`.
+  // Accounts whose partition moved to another instance (HandoverLedger,
+  // replay_gate.hpp): no longer ours, so their member alerts are held, not
+  // written. Without this both the old and the new owner of a partition
+  // handed over between live instances write the next member alert of its
+  // accounts: every instance evaluates the same point of the topic at about
+  // the same moment, before the other's written id can arrive.
+  void disown(const std::vector<uint64_t>& accounts);
+  // Read what the instances published and write the global stage's alerts
+  // for our accounts to `sink`. An alert (computed, or claimed from the held
+  // ones) is written only once this instance has read the topic up to its end
+  // as of when the alert became due, and if its account is still ours then:
+  // an id another instance wrote before that moment is seen first (a
+  // previous owner still live, an instance behind us in the topic). poll()
+  // reads on for up to 2 s for that; alerts still short of it wait.
   void poll(AlertSink& sink);
   // Wait for published records to be acknowledged (before offsets are committed).
   Result<void> flush();

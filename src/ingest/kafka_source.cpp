@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <unordered_set>
+
+#include "core/hash.hpp"
 
 namespace ds {
 
@@ -52,6 +55,7 @@ bool valid_broker_list(const std::string& s) {
 struct KafkaSource::Impl {
   KafkaOptions opt;
   ReplayLedger* ledger = nullptr;
+  HandoverLedger* handover = nullptr;  // null: message keys are not tracked
   rd_kafka_t* rk = nullptr;
   bool closed = false;
 
@@ -60,6 +64,13 @@ struct KafkaSource::Impl {
   std::vector<int64_t> replay_end;  // per partition: replay up to this offset (-1 none)
   std::vector<char> assigned;       // per partition
   rd_kafka_message_t* pending = nullptr;  // polled, did not fit in the previous chunk
+  // With a HandoverLedger: hashed message keys (accounts) seen per partition,
+  // and the sequence number of the chunk next() is filling (a rebalance runs
+  // inside its consumer poll).
+  std::vector<std::unordered_set<uint64_t>> keys;
+  uint64_t filling_seq = 0;
+  bool filling_nonempty = false;
+  static constexpr size_t kMaxKeysPerPartition = 1u << 20;
   std::chrono::steady_clock::time_point last_status{};
 
   // Snapshots for other threads.
@@ -80,6 +91,7 @@ struct KafkaSource::Impl {
       pos.resize(need, -1);
       replay_end.resize(need, -1);
       assigned.resize(need, 0);
+      keys.resize(need);
     }
   }
 
@@ -134,6 +146,16 @@ struct KafkaSource::Impl {
       }
       rd_kafka_topic_partition_list_destroy(times);
       rd_kafka_topic_partition_list_destroy(committed);
+      if (handover) {  // partitions we had records of and no longer have: their accounts are not ours now
+        std::vector<uint64_t> lost;
+        for (size_t p = 0; p < keys.size(); ++p) {
+          if (assigned[p] || keys[p].empty()) continue;
+          lost.insert(lost.end(), keys[p].begin(), keys[p].end());
+          std::unordered_set<uint64_t>().swap(keys[p]);
+        }
+        // Chunks before the one being filled (and that one, if it holds records) may carry them.
+        handover->lost(filling_seq + (filling_nonempty ? 1 : 0), std::move(lost));
+      }
       if (auto e = rd_kafka_assign(k, parts); e) count_error("assign", e);
     } else {
       // Revoked (eager protocol: everything). In-flight records stay in our
@@ -188,13 +210,15 @@ KafkaSource::~KafkaSource() {
   }
 }
 
-Result<std::unique_ptr<KafkaSource>> KafkaSource::create(KafkaOptions opt, ReplayLedger* ledger) {
+Result<std::unique_ptr<KafkaSource>> KafkaSource::create(KafkaOptions opt, ReplayLedger* ledger,
+                                                         HandoverLedger* handover) {
   if (!valid_broker_list(opt.brokers)) return make_error("--brokers '" + opt.brokers + "': expected HOST:PORT[,HOST:PORT...]");
   if (opt.topic.empty()) return make_error("--topic: a topic name is required");
   if (opt.group.empty()) return make_error("--group: a consumer group id is required");
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(opt);
   impl->ledger = ledger;
+  impl->handover = handover;
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto set = [&](const std::string& k, const std::string& v) -> Result<void> {
@@ -281,10 +305,12 @@ Produce KafkaSource::next(Chunk& out) {
     }
     return Produce::chunk;
   };
+  m.filling_seq = chunks_;
   for (;;) {
     rd_kafka_message_t* msg = m.pending;
     m.pending = nullptr;
     if (!msg) {
+      m.filling_nonempty = mode != -1;
       const bool have = out.buf.size() > 0 || out.skipped_long_lines > 0;
       const auto now = std::chrono::steady_clock::now();
       if (have && now - last_msg >= m.opt.linger) return deliver();
@@ -309,6 +335,12 @@ Produce KafkaSource::next(Chunk& out) {
       continue;
     }
     const bool replay = m.replay_end[p] >= 0 && msg->offset < m.replay_end[p];
+    if (m.handover && msg->key_len > 0) {
+      auto& ks = m.keys[p];
+      if (ks.size() >= Impl::kMaxKeysPerPartition)
+        ks.clear();  // bounded: a handover then misses some accounts
+      ks.insert(hash_str(std::string_view(static_cast<const char*>(msg->key), msg->key_len)));
+    }
     const size_t len = msg->len;
     const char* data = static_cast<const char*>(msg->payload);
     const bool nl = len > 0 && data[len - 1] == '\n';

@@ -86,7 +86,10 @@ struct KafkaCounters {
 class KafkaSource final : public ChunkProducer {
  public:
   // Creates the consumer and subscribes (the group join happens in next()).
-  static Result<std::unique_ptr<KafkaSource>> create(KafkaOptions opt, ReplayLedger* ledger);
+  // With `handover`: the message keys (accounts) of each partition are
+  // tracked, and those of partitions lost in a rebalance reported there.
+  static Result<std::unique_ptr<KafkaSource>> create(KafkaOptions opt, ReplayLedger* ledger,
+                                                     HandoverLedger* handover = nullptr);
   ~KafkaSource() override;
   KafkaSource(const KafkaSource&) = delete;
   KafkaSource& operator=(const KafkaSource&) = delete;

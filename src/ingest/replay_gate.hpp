@@ -17,6 +17,7 @@
 #include <deque>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "sink/alert_sink.hpp"
 
@@ -79,6 +80,47 @@ class ReplayFilterSink final : public AlertSink {
   AlertSink& inner_;
   ReplayLedger& ledger_;
   std::atomic<uint64_t> suppressed_{0};
+};
+
+// HandoverLedger: accounts of partitions this instance lost in a rebalance.
+//
+// The cross-instance cluster stage (cluster_exchange.hpp) writes a member
+// alert only for accounts it processes ("ours"). When a partition moves to
+// another live instance, its accounts must stop being ours here, or both
+// instances write the alert of the next evaluation that flags one of them:
+// every instance evaluates the same fingerprint stream at the same point,
+// each before the other's written id can reach it. The source records the
+// (hashed) message keys -- the account the producer partitioned by -- of each
+// assigned partition; on an assignment that lacks a partition it had, the
+// keys go here with the sequence number of the next chunk: chunks before it
+// may still hold that partition's records, none after it do.
+// Thread use: lost() from the reader thread, take() from the collector.
+class HandoverLedger {
+ public:
+  void lost(uint64_t from_seq, std::vector<uint64_t> accounts) {
+    if (accounts.empty()) return;
+    std::lock_guard lk(mu_);
+    lost_.emplace_back(from_seq, std::move(accounts));
+    pending_.store(true, std::memory_order_release);
+  }
+  // Accounts lost before chunk `next_seq` (every chunk < next_seq collected), appended to `out`.
+  bool take(uint64_t next_seq, std::vector<uint64_t>& out) {
+    if (!pending_.load(std::memory_order_acquire)) return false;
+    std::lock_guard lk(mu_);
+    bool any = false;
+    while (!lost_.empty() && lost_.front().first <= next_seq) {
+      out.insert(out.end(), lost_.front().second.begin(), lost_.front().second.end());
+      lost_.pop_front();
+      any = true;
+    }
+    pending_.store(!lost_.empty(), std::memory_order_release);
+    return any;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::pair<uint64_t, std::vector<uint64_t>>> lost_;
+  std::atomic<bool> pending_{false};
 };
 
 }  // namespace ds

@@ -94,6 +94,24 @@ TEST_CASE("replay ledger: ranges, in-order queries, forgetting", "[ingest]") {
   CHECK(l.ranges() == 0);
 }
 
+TEST_CASE("handover ledger: lost accounts are released only once the chunks before the boundary are collected",
+          "[ingest]") {
+  HandoverLedger l;
+  std::vector<uint64_t> out;
+  CHECK_FALSE(l.take(100, out));
+  l.lost(5, {11, 12});
+  l.lost(9, {13});
+  l.lost(9, {});  // nothing lost: no entry
+  CHECK_FALSE(l.take(4, out));  // chunk 4 (maybe holding the lost partition's records) not collected yet
+  CHECK(out.empty());
+  CHECK(l.take(5, out));
+  CHECK(out == std::vector<uint64_t>{11, 12});
+  CHECK_FALSE(l.take(8, out));
+  CHECK(l.take(20, out));
+  CHECK(out == std::vector<uint64_t>{11, 12, 13});
+  CHECK_FALSE(l.take(30, out));
+}
+
 TEST_CASE("replay ledger is bounded", "[ingest]") {
   ReplayLedger l(4);
   for (uint64_t s = 0; s < 20; s += 2) l.mark(s);
