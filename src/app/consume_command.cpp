@@ -375,6 +375,7 @@ class KafkaLive final : public LiveSource {
     t.kafka_partitions_rebuilt = c.partitions_rebuilt;
     t.kafka_replayed_messages = c.replayed_messages;
     t.kafka_commit_failures = c.commit_failures;
+    t.kafka_handover_keys_dropped = c.handover_keys_dropped;
     if (exchange_) {
       const auto x = exchange_->snapshot();
       t.cluster_exchange = true;
@@ -467,6 +468,7 @@ class KafkaLive final : public LiveSource {
     o += ",\"replay_alerts_suppressed\":" + std::to_string(filter_ ? filter_->suppressed() : 0);
     o += ",\"rebalances\":" + std::to_string(c.rebalances);
     o += ",\"partitions_rebuilt\":" + std::to_string(c.partitions_rebuilt);
+    o += ",\"handover_keys_dropped\":" + std::to_string(c.handover_keys_dropped);
     o += ",\"oversized_messages\":" + std::to_string(c.oversized_messages);
     o += ",\"consumer_errors\":" + std::to_string(c.consumer_errors);
     o += ",\"commits\":" + std::to_string(c.commits);

@@ -337,8 +337,10 @@ Produce KafkaSource::next(Chunk& out) {
     const bool replay = m.replay_end[p] >= 0 && msg->offset < m.replay_end[p];
     if (m.handover && msg->key_len > 0) {
       auto& ks = m.keys[p];
-      if (ks.size() >= Impl::kMaxKeysPerPartition)
-        ks.clear();  // bounded: a handover then misses some accounts
+      if (ks.size() >= Impl::kMaxKeysPerPartition) {  // bounded: a handover then misses some accounts
+        m.local.handover_keys_dropped += ks.size();
+        ks.clear();
+      }
       ks.insert(hash_str(std::string_view(static_cast<const char*>(msg->key), msg->key_len)));
     }
     const size_t len = msg->len;

@@ -81,6 +81,9 @@ struct KafkaCounters {
   uint64_t consumer_errors = 0;
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
+  // Per-partition sets of message keys (accounts) kept for handovers that
+  // were cleared at their cap (a later handover then misses those accounts).
+  uint64_t handover_keys_dropped = 0;
 };
 
 class KafkaSource final : public ChunkProducer {

@@ -291,6 +291,9 @@ struct Metrics::Impl : prometheus::Collectable {
               static_cast<double>(t.kafka_replayed_messages));
       counter("distillscan_kafka_commit_failures_total", "Offset commits that failed (retried at the next checkpoint).",
               static_cast<double>(t.kafka_commit_failures));
+      counter("distillscan_kafka_handover_keys_dropped_total",
+              "Accounts forgotten when a partition's key set reached its cap (2^20); a handover then misses them.",
+              static_cast<double>(t.kafka_handover_keys_dropped));
     }
     if (t.cluster_exchange) {  // consume --cluster-topic (src/ingest/cluster_exchange.hpp)
       counter("distillscan_cluster_exchange_records_published_total",
