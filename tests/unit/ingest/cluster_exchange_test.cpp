@@ -93,18 +93,26 @@ void poll_until(ClusterExchange& x, AlertSink& sink, const std::function<bool()>
   }
 }
 
+const std::vector<std::string> kCategories = {"reasoning_elicitation", "system_prompt_extraction"};
+
+// An exchange on the mock cluster's "fp" topic, from its start (no rebuild window).
+ClusterExchangeOptions exchange_options(const MockCluster& mc) {
+  ClusterExchangeOptions o;
+  o.brokers = mc.bootstrap;
+  o.topic = "fp";
+  o.rebuild_ms = -1;
+  o.properties = {{"log_level", "2"}};
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a member alert another one wrote",
           "[ingest][kafka]") {
   MockCluster mc("fp");
   DetectorConfig cfg;
-  const std::vector<std::string> cats = {"reasoning_elicitation", "system_prompt_extraction"};
-  ClusterExchangeOptions o;
-  o.brokers = mc.bootstrap;
-  o.topic = "fp";
-  o.rebuild_ms = -1;
-  o.properties = {{"log_level", "2"}};
+  const std::vector<std::string> cats = kCategories;
+  const ClusterExchangeOptions o = exchange_options(mc);
   auto a = ClusterExchange::create(o, cfg, cats);
   REQUIRE(a);
   auto b = ClusterExchange::create(o, cfg, cats);
@@ -141,12 +149,8 @@ TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a m
 TEST_CASE("cluster exchange: accounts handed over to another instance are held, not written", "[ingest][kafka]") {
   MockCluster mc("fp");
   DetectorConfig cfg;
-  const std::vector<std::string> cats = {"reasoning_elicitation", "system_prompt_extraction"};
-  ClusterExchangeOptions o;
-  o.brokers = mc.bootstrap;
-  o.topic = "fp";
-  o.rebuild_ms = -1;
-  o.properties = {{"log_level", "2"}};
+  const std::vector<std::string> cats = kCategories;
+  const ClusterExchangeOptions o = exchange_options(mc);
   auto a = ClusterExchange::create(o, cfg, cats);
   REQUIRE(a);
   uint64_t records = 0;
