@@ -177,7 +177,7 @@ void load_detector(Ctx& c, const YAML::Node& n, Config& cfg) {
   };
   const std::string p = "detector.";
   if (auto h = section("harvest", {"min_hits", "long_min_hits", "output_tokens", "mixed_share", "template_share",
-                                       "template_output_tokens", "output_input_ratio"})) {
+                                       "template_output_tokens", "output_input_ratio", "near_duplicate_share"})) {
     if (h["min_hits"]) number(c, h["min_hits"], p + "harvest.min_hits", d.harvest.min_hits, 1, 1e9);
     if (h["long_min_hits"]) number(c, h["long_min_hits"], p + "harvest.long_min_hits", d.harvest.long_min_hits, 1, 1e9);
     if (h["output_tokens"]) number(c, h["output_tokens"], p + "harvest.output_tokens", d.harvest.output_tokens, 0, 1e9);
@@ -187,6 +187,8 @@ void load_detector(Ctx& c, const YAML::Node& n, Config& cfg) {
       number(c, h["output_input_ratio"], p + "harvest.output_input_ratio", d.harvest.output_input_ratio, 0, 1e9);
     if (h["template_output_tokens"])
       number(c, h["template_output_tokens"], p + "harvest.template_output_tokens", d.harvest.template_output_tokens, 0, 1e9);
+    if (h["near_duplicate_share"])
+      number(c, h["near_duplicate_share"], p + "harvest.near_duplicate_share", d.harvest.near_duplicate_share, 0.0001, 1);
   }
   if (auto h = section("logit_probe", {"top_logprobs", "bias_entries", "max_tokens", "share", "repetition",
                                        "min_requests", "min_signals"})) {

@@ -185,6 +185,7 @@ bool write_report(const std::string& path, std::vector<AccountSummary> accounts,
     num("tool_share", f.tool_share);
     num("distinct_prompts", f.distinct_prompts);
     num("prompt_diversity", f.diversity);
+    num("near_duplicate_share", f.near_duplicate_share);
     num("temperatures", f.temperatures);
     num("ips", f.ips);
     num("keys", f.keys);

@@ -48,6 +48,7 @@ struct Event {
   uint64_t prompt_prefix_hash = 0;  // normalised first 128 bytes of the last user text / prompt
   uint64_t prompt_suffix_hash = 0;  // normalised last 128 bytes of the last user text / prompt
   uint64_t prompt_hash = 0;         // normalised full last user text / prompt
+  uint64_t prompt_near_hash = 0;    // MinHash key of the same text: near-duplicates share it (parse/text_fingerprint.hpp)
 
   // Numbers; -1 / NaN = absent.
   int64_t prompt_tokens = -1;

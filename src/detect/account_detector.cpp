@@ -12,11 +12,20 @@ namespace {
 
 static_assert(sizeof(WindowCounts) == 216, "update the byte counts in account_state.hpp and README");
 static_assert(sizeof(WindowBucket) == 224, "update the byte counts in account_state.hpp and README");
-static_assert(sizeof(AccountState) == 1304, "update the byte counts in account_state.hpp and README");
+static_assert(sizeof(AccountState) == 1432, "update the byte counts in account_state.hpp and README");
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+// Share of the long horizon's requests that repeat a near-duplicate class
+// (MinHash key) seen before in it: 1 - distinct keys / requests.
+double near_duplicate_share(const AccountState& a, double requests) {
+  if (requests <= 0) return 0;
+  Hll<6> h = a.near_prompts[0];
+  h.merge(a.near_prompts[1]);
+  return 1.0 - std::min(1.0, h.estimate() / requests);
+}
 
 // Signal strength of a fired reason: 0.5 at the threshold, 1.0 at twice it.
 double strength_ge(double v, double thr) { return thr > 0 ? std::min(1.0, 0.5 + 0.5 * (v - thr) / thr) : 1.0; }
@@ -90,12 +99,14 @@ void AccountDetector::advance_epoch(AccountState& a, int64_t epoch) {
     a.suffix_cand[a.epoch_cur ^ 1] = 0;
     a.suffix_votes[a.epoch_cur ^ 1] = 0;
     a.prompts[a.epoch_cur ^ 1].clear();
+    a.near_prompts[a.epoch_cur ^ 1].clear();
     a.temp_bins[a.epoch_cur ^ 1] = 0;
   }
   a.epochs[a.epoch_cur] = WindowCounts{};
   a.suffix_cand[a.epoch_cur] = 0;
   a.suffix_votes[a.epoch_cur] = 0;
   a.prompts[a.epoch_cur].clear();
+  a.near_prompts[a.epoch_cur].clear();
   a.temp_bins[a.epoch_cur] = 0;
   a.epoch = epoch;
 }
@@ -168,6 +179,7 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
       }
       a.epochs[e].add(delta);
       a.prompts[e].add(ev.prompt_hash);
+      a.near_prompts[e].add(ev.prompt_near_hash);
       if (!std::isnan(ev.temperature)) {
         int bin = static_cast<int>(std::lround(std::clamp(ev.temperature, 0.0f, 1.5f) * 10.0f));
         a.temp_bins[e] = static_cast<uint16_t>(a.temp_bins[e] | (1u << std::min(bin, 15)));
@@ -221,6 +233,7 @@ AccountFeatures AccountDetector::features(const AccountState& a) const {
   p.merge(a.prompts[1]);
   f.distinct_prompts = std::min(p.estimate(), req);
   f.diversity = ratio(f.distinct_prompts, req);
+  f.near_duplicate_share = near_duplicate_share(a, req);
   f.temperatures = static_cast<uint32_t>(__builtin_popcount(a.temp_bins[0] | a.temp_bins[1]));
   f.ips = a.ips.estimate();
   f.keys = a.keys.estimate();
@@ -331,27 +344,39 @@ double AccountDetector::assess(const AccountState& a, std::vector<AlertReason>* 
     const double out = ratio(static_cast<double>(l.output_tokens), l.with_usage);
     const double oi = ratio(static_cast<double>(l.completion_tokens), static_cast<double>(l.prompt_tokens));
     const double single = ratio(l.single_turn, l.requests);
-    const bool shape = tshare >= H.template_share || (oi >= H.output_input_ratio && single >= 0.8);
-    if (shape && out >= H.template_output_tokens) {
+    const bool suffix_shape = tshare >= H.template_share;
+    const bool ratio_shape = !suffix_shape && oi >= H.output_input_ratio && single >= 0.8;
+    // Near-duplicates (one template, its slots filled differently at both
+    // ends, so no suffix dominates): templating alone is also what batch
+    // jobs and evaluation harnesses do, so this shape needs the round-the-
+    // clock cadence on top (checked below), not just any corroboration.
+    const double near = !suffix_shape && !ratio_shape && out >= H.template_output_tokens
+                            ? near_duplicate_share(a, l.requests)
+                            : 0;
+    const bool near_shape = near > 0 && near >= H.near_duplicate_share;
+    if ((suffix_shape || ratio_shape || near_shape) && out >= H.template_output_tokens) {
       const auto& C = cfg_.corroboration;
       AccountFeatures f = features(a);
+      const bool flat = f.span_hours >= 12 && f.hour_entropy >= C.flat_hours;
       std::vector<AlertReason> tmp;
       Scorer ts{cfg_, reasons ? &tmp : nullptr};
-      if (tshare >= H.template_share)
+      if (suffix_shape)
         ts.add("template_share", tshare, H.template_share, strength_ge(tshare, H.template_share), cfg_.weight("template_share"));
-      else
+      else if (ratio_shape)
         ts.add("output_input_ratio", oi, H.output_input_ratio, strength_ge(oi, H.output_input_ratio), cfg_.weight("output_input_ratio"));
+      else
+        ts.add("near_duplicate_share", near, H.near_duplicate_share, strength_ge(near, H.near_duplicate_share),
+               cfg_.weight("near_duplicate_share"));
       ts.add("output_tokens", out, H.template_output_tokens, strength_ge(out, H.template_output_tokens), cfg_.weight("output_tokens"));
       ts.add("requests", l.requests, static_cast<double>(H.long_min_hits), strength_ge(l.requests, static_cast<double>(H.long_min_hits)), cfg_.weight("requests"));
       int extra = 0;
-      if (f.span_hours >= 12 && f.hour_entropy >= C.flat_hours)
-        ++extra, ts.add("flat_cadence", f.hour_entropy, C.flat_hours, 0.5, cfg_.weight("flat_cadence"));
+      if (flat) ++extra, ts.add("flat_cadence", f.hour_entropy, C.flat_hours, 0.5, cfg_.weight("flat_cadence"));
       if (f.rate_per_hour >= C.rate_per_hour)
         ++extra, ts.add("request_rate", f.rate_per_hour, C.rate_per_hour, strength_ge(f.rate_per_hour, C.rate_per_hour), cfg_.weight("request_rate"));
       if (f.n_share >= C.n_share) ++extra, ts.add("n_share", f.n_share, C.n_share, strength_ge(f.n_share, C.n_share), cfg_.weight("n_share"));
       if (f.temperatures >= C.temperatures)
         ++extra, ts.add("temperature_sweep", f.temperatures, C.temperatures, strength_ge(f.temperatures, C.temperatures), cfg_.weight("temperature_sweep"));
-      if (extra > 0) {
+      if (extra > 0 && (!near_shape || flat)) {
         fired |= kTemplate;
         sc.keep *= ts.keep;
         if (reasons) reasons->insert(reasons->end(), tmp.begin(), tmp.end());

@@ -42,6 +42,7 @@ struct AccountFeatures {
   double n_share = 0, logprobs_share = 0, top_logprobs_share = 0, bias_share = 0, tiny_output_share = 0;
   double single_turn_share = 0, tool_share = 0;
   double distinct_prompts = 0, diversity = 0;  // long horizon
+  double near_duplicate_share = 0;  // 1 - distinct MinHash keys / requests (long horizon)
   uint32_t temperatures = 0;
   double ips = 0, keys = 0, user_agents = 0;
   double hour_entropy = 0;        // normalised 0..1 over the 24 UTC hours

@@ -7,22 +7,23 @@
 // Bytes per account (x86-64, checked by static_asserts in account_detector.cpp):
 //   WindowCounts                      216 B  (32 category counters: every category a RuleSet allows)
 //   WindowBucket                      224 B  x `buckets` (default 12 -> 2,688 B, in the table's pool)
-//   AccountState                    1,304 B  (+ the id string's heap buffer when longer than 15 bytes;
+//   AccountState                    1,432 B  (+ the id string's heap buffer when longer than 15 bytes;
 //                                             ids are capped at detector max_account_bytes, default 256):
 //     short window sum (WindowCounts)            216
 //     long horizon: 2 epochs x WindowCounts      432   (horizon/2 each; default 2 x 12 h)
 //     dominant-suffix vote, 2 epochs              24
 //     prompt HLL (P=6) x 2 epochs                128   distinct prompts
+//     near-duplicate HLL (P=6) x 2 epochs        128   distinct MinHash keys
 //     ip / key / user-agent HLL (P=4)             48
 //     temperature bins, 2 epochs                   4
 //     hour-of-day histogram 24 x u32              96   cadence flatness
 //     inter-arrival Welford (n, mean, m2)         24   cadence regularity
 //     sample request ids 3 x 64 + bookkeeping    196
 //     id, times, counters, alerting, LRU links  ~136
-// Default total 3,992 B per tracked account, plus 24-48 B of index (12 B a
+// Default total 4,120 B per tracked account, plus 24-48 B of index (12 B a
 // cell at a load factor of 1/4..1/2; the index grows on demand), plus the id
 // when longer than 15 bytes (<= 256). 200,000 accounts (limits.max_accounts)
-// ~ 810 MB worst case; fewer buckets or a lower limits.max_accounts shrink
+// ~ 835 MB worst case; fewer buckets or a lower limits.max_accounts shrink
 // it. Nothing is allocated for accounts that do not exist yet.
 #pragma once
 #include <array>
@@ -158,6 +159,7 @@ struct AccountState {
   int64_t epoch = std::numeric_limits<int64_t>::min();
   std::array<WindowCounts, 2> epochs{};
   std::array<Hll<6>, 2> prompts{};       // distinct prompt fingerprints per epoch
+  std::array<Hll<6>, 2> near_prompts{};  // distinct MinHash keys per epoch (near-duplicate classes)
   std::array<uint16_t, 2> temp_bins{};   // temperatures seen per epoch (16 bins of 0.1)
   uint8_t epoch_cur = 0;
   // Dominant prompt suffix per epoch (Boyer-Moore majority vote: candidate

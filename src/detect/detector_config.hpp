@@ -30,6 +30,9 @@ struct HarvestConfig {
   double template_output_tokens = 1000;  // completion tokens per choice over all requests
   double output_input_ratio = 10;  // ... or, instead of the dominant suffix, completion/prompt tokens >= this
                                    // on single-turn traffic (share >= 0.8)
+  double near_duplicate_share = 0.9;  // ... or 1 - distinct MinHash keys / requests >= this (near-duplicate
+                                      // prompts: a template filled in at both ends); this shape also needs
+                                      // the flat round-the-clock cadence (corroboration.flat_hours)
 };
 
 // Logit / logprob probing: at least `min_signals` of logprobs share, large

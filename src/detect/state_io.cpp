@@ -47,6 +47,7 @@ void visit_account(A& a, F& f) {
   visit_counts(a.epochs[0], f);
   visit_counts(a.epochs[1], f);
   f(a.prompts);
+  f(a.near_prompts);
   f(a.temp_bins);
   f(a.epoch_cur);
   f(a.suffix_cand);
@@ -92,7 +93,7 @@ void write_config(StateWriter& w, const DetectorConfig& c, const std::vector<std
   w(c.suppress_seconds);
   const auto& H = c.harvest;
   w(H.min_hits), w(H.long_min_hits), w(H.output_tokens), w(H.mixed_share), w(H.template_share);
-  w(H.template_output_tokens), w(H.output_input_ratio);
+  w(H.template_output_tokens), w(H.output_input_ratio), w(H.near_duplicate_share);
   const auto& P = c.logit_probe;
   w(P.top_logprobs), w(P.bias_entries), w(P.max_tokens), w(P.share), w(P.repetition), w(P.min_requests);
   w(P.min_signals);

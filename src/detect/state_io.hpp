@@ -30,7 +30,7 @@
 
 namespace ds {
 
-inline constexpr uint32_t kDetectorStateVersion = 1;
+inline constexpr uint32_t kDetectorStateVersion = 2;  // 2: AccountState::near_prompts
 
 // Appends a self-contained blob to `out`. `cluster` may be null (disabled).
 void save_detector_state(const std::vector<std::unique_ptr<AccountDetector>>& shards, const ClusterStage* cluster,

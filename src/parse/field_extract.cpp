@@ -531,6 +531,7 @@ void LineParser::Impl::finish_event(uint32_t line_in_chunk, EventBatch& out) {
   ev.prompt_prefix_hash = fp.prefix;
   ev.prompt_suffix_hash = fp.suffix;
   ev.prompt_hash = raw > 2 * kFingerprintEdgeBytes ? hash_combine(fp.whole, raw) : fp.whole;
+  ev.prompt_near_hash = fp.near;
 
   ev.account_hash = hash_str(account);
   ev.account = out.store(account);

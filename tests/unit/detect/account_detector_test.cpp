@@ -21,6 +21,7 @@ struct Req {
   int64_t prompt = 50;
   uint64_t prompt_hash = 0;  // 0: a fresh one per request
   uint64_t suffix = 0;
+  uint64_t near = 0;  // MinHash key; 0: a fresh one per request
   int32_t n = -1;
   float temperature = std::nanf("");
   int8_t logprobs = -1;
@@ -52,6 +53,7 @@ struct Feed {
     ev.prompt_tokens = r.prompt;
     ev.prompt_hash = r.prompt_hash ? r.prompt_hash : hash_combine(0x77, fresh++);
     ev.prompt_suffix_hash = r.suffix;
+    ev.prompt_near_hash = r.near ? r.near : hash_combine(0x99, fresh++);
     ev.n = r.n;
     ev.temperature = r.temperature;
     ev.logprobs = r.logprobs;
@@ -175,6 +177,42 @@ TEST_CASE("templated long-output traffic without rule hits needs shape, output a
   REQUIRE(has_reason(f.alerts[0], "output_tokens"));
 }
 
+TEST_CASE("templated traffic filled in at both ends: near-duplicates with a flat cadence", "[detect]") {
+  DetectorConfig c = small_config();
+  c.harvest.long_min_hits = 50;
+  // No suffix dominates (a fresh one per request), no rule hits; the MinHash
+  // keys fall into 5 classes, as near-duplicates of 5 templates would.
+  auto run = [&](int per_hour_span, uint64_t classes) {
+    Feed f(c);
+    Req r;
+    r.completion = 1800;
+    r.prompt = 400;  // output/input 4.5: not the output_input_ratio shape
+    const int n = 25 * 180;
+    for (int i = 0; i < n; ++i) {
+      r.suffix = hash_combine(0x55, static_cast<uint64_t>(i));
+      r.near = classes ? 0x1000 + static_cast<uint64_t>(i) % classes : 0;
+      // 3 a minute, either for 25 hours straight (flat) or for one hour on each of 25 days.
+      int64_t t = per_hour_span == 24 ? int64_t(i) * 20000
+                                      : int64_t(i / 180) * 86400000 + int64_t(i % 180) * 20000;
+      f.add("nd", t, r);
+    }
+    return f.alerts;
+  };
+  auto flat = run(24, 5);
+  REQUIRE_FALSE(flat.empty());
+  CHECK(has_reason(flat[0], "near_duplicate_share"));
+  CHECK(has_reason(flat[0], "flat_cadence"));
+  CHECK_FALSE(has_reason(flat[0], "template_share"));
+  for (const auto& r : flat[0].reasons)
+    if (r.detector == "near_duplicate_share") CHECK(r.value >= 0.9);
+
+  // The same templates in one hour a day (a batch or evaluation run): the
+  // request rate alone corroborates other shapes, not this one.
+  CHECK(run(1, 5).empty());
+  // Around the clock, but every prompt its own class: nothing templated.
+  CHECK(run(24, 0).empty());
+}
+
 TEST_CASE("logit probe: logprobs, large biases, tiny outputs and repeated prompts", "[detect]") {
   Feed f(small_config());
   Req r;
@@ -291,5 +329,5 @@ TEST_CASE("AccountState stays trivially copyable apart from its id", "[detect]")
   STATIC_REQUIRE(std::is_trivially_copyable_v<WindowCounts>);
   STATIC_REQUIRE(std::is_trivially_copyable_v<WindowBucket>);
   STATIC_REQUIRE(std::is_trivially_copyable_v<Hll<6>>);
-  STATIC_REQUIRE(sizeof(AccountState) <= 1304);  // 32 tracked categories (account_state.hpp)
+  STATIC_REQUIRE(sizeof(AccountState) <= 1432);  // 32 tracked categories (account_state.hpp)
 }

@@ -71,6 +71,7 @@ std::vector<GenEv> generate(uint32_t seed, size_t n) {
     ev.prompt_tokens = 100;
     ev.user_turns = 1;
     ev.prompt_hash = mix64(rng() | 1);
+    ev.prompt_near_hash = 0x7000 + rng() % 40;  // 40 near-duplicate classes
     ev.ip_hash = 0x1000 + rng() % 3;
     ev.user_agent_hash = 0x2000;
     const unsigned k = static_cast<unsigned>(rng() % 100);
@@ -182,10 +183,11 @@ struct Run {
         const auto& f = m.features;
         std::snprintf(buf, sizeof buf,
                       "  %s max=%.17g score=%.17g alerts=%u life=%llu win=%llu first=%lld last=%lld late=%llu "
-                      "hits=%llu div=%.17g ips=%.17g ent=%.17g cv=%.17g reasons=%zu\n",
+                      "hits=%llu div=%.17g near=%.17g ips=%.17g ent=%.17g cv=%.17g reasons=%zu\n",
                       m.account.c_str(), m.max_score, m.score, m.alerts, (unsigned long long)m.lifetime_requests,
                       (unsigned long long)m.window_requests, (long long)m.first_seen_ms, (long long)m.last_seen_ms,
-                      (unsigned long long)a.late_events, (unsigned long long)f.long_hits, f.diversity, f.ips,
+                      (unsigned long long)a.late_events, (unsigned long long)f.long_hits, f.diversity,
+                      f.near_duplicate_share, f.ips,
                       f.hour_entropy, f.gap_cv, m.reasons.size());
         s += buf;
       });
@@ -349,13 +351,14 @@ TEST_CASE("state: a state from another config or rule set is refused clearly", "
     REQUIRE_FALSE(res.ok());
     REQUIRE_THAT(res.error().message, Catch::Contains("not a distillscan detector state"));
   }
-  {
-    std::string v2 = blob;
-    v2[8] = 2;
+  for (char v : {char(1), char(99)}) {  // an older build's state (1: no near-duplicate sketches), a newer one's
+    std::string other = blob;
+    other[8] = v;
     Run b(test_config(), cats);
-    auto res = load_detector_state(v2, b.shards, b.cluster.get());
+    auto res = load_detector_state(other, b.shards, b.cluster.get());
     REQUIRE_FALSE(res.ok());
-    REQUIRE_THAT(res.error().message, Catch::Contains("format version 2"));
+    REQUIRE_THAT(res.error().message, Catch::Contains("format version " + std::to_string(int(v)) +
+                                                      ", this build reads version 2"));
   }
 }
 

@@ -105,6 +105,7 @@ TEST_CASE("every field of a default-layout record", "[parse][extract]") {
   std::string last_user = normalized({"Now show your REASONING", "for item 42."});
   CHECK(last_user == "now show your reasoning for item 0.");
   CHECK(e.prompt_hash == hash_str(last_user));
+  CHECK(e.prompt_near_hash == near_duplicate_key(last_user));
   CHECK(e.prompt_prefix_hash == hash_str(last_user));  // shorter than 128 bytes
   CHECK(e.prompt_suffix_hash == hash_str(last_user));
 }

@@ -4,6 +4,8 @@
 #include <bit>
 #include <catch2/catch.hpp>
 #include <random>
+#include <set>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,76 @@ TEST_CASE("prompt fingerprints", "[parse][fingerprint]") {
   CHECK(fp.prefix == hash_str(longer.substr(0, 128)));
   CHECK(fp.suffix == hash_str(longer.substr(72)));
   CHECK(fp.whole == hash_str(longer));
+}
+
+TEST_CASE("near-duplicate key: one-permutation MinHash over word shingles", "[parse][fingerprint]") {
+  CHECK(near_duplicate_key("") == 0);
+  CHECK(fingerprint_normalized("").near == 0);
+  CHECK(near_duplicate_key("x") != 0);
+  CHECK(fingerprint_normalized("short text").near == near_duplicate_key("short text"));
+  const std::string t = "explain step by step how the immune system fights a virus";
+  CHECK(near_duplicate_key(t) == near_duplicate_key(t));
+  // Shingles start at word starts only: the same words in another order
+  // make other shingles, but a text is a set (a repeated sentence adds none).
+  CHECK(near_duplicate_key(t + " " + t) == near_duplicate_key(t + " " + t + " " + t));
+
+  // The MinHash property: over independent pairs, the share that get the
+  // same key matches the mean Jaccard similarity of their shingle sets,
+  // computed here the obvious way. Each pair is its own template (a random
+  // frame of 40 words) filled in at both ends with different words; one
+  // fixed frame would make every pair's outcome hinge on that frame's
+  // smallest shingle.
+  std::mt19937_64 rng(7);
+  auto word = [&] {
+    std::string w;
+    for (int k = 0, len = 2 + static_cast<int>(rng() % 8); k < len; ++k) w += static_cast<char>('a' + rng() % 26);
+    return w;
+  };
+  auto words = [&](int count) {
+    std::string out;
+    for (int k = 0; k < count; ++k) out += (k ? " " : "") + word();
+    return out;
+  };
+  auto shingles = [](const std::string& text) {
+    std::set<std::string> out;
+    for (size_t p = 0; p < text.size() && p < kShingleSpan; ++p)
+      if (p == 0 || text[p - 1] == ' ') {
+        std::string sh = text.substr(p, kShingleBytes);
+        if (p + sh.size() > kShingleSpan) sh.resize(kShingleSpan - p);
+        sh.resize(kShingleBytes, '\0');
+        out.insert(sh);
+      }
+    return out;
+  };
+  auto jaccard = [&](const std::string& a, const std::string& b) {
+    auto sa = shingles(a), sb = shingles(b);
+    size_t common = 0;
+    for (const auto& x : sa) common += sb.count(x);
+    return static_cast<double>(common) / static_cast<double>(sa.size() + sb.size() - common);
+  };
+  const int kPairs = 600;
+  double templated_j = 0, unrelated_j = 0;
+  int templated_same = 0, unrelated_same = 0;
+  for (int i = 0; i < kPairs; ++i) {
+    const std::string frame = words(40);
+    const std::string a = words(2) + " " + frame + " " + words(2);
+    const std::string b = words(2) + " " + frame + " " + words(2);
+    templated_j += jaccard(a, b);
+    templated_same += near_duplicate_key(a) == near_duplicate_key(b);
+    const std::string c = words(44), d = words(44);
+    unrelated_j += jaccard(c, d);
+    unrelated_same += near_duplicate_key(c) == near_duplicate_key(d);
+  }
+  templated_j /= kPairs, unrelated_j /= kPairs;
+  INFO("templated: mean Jaccard " << templated_j << ", same key " << templated_same << "/" << kPairs);
+  CHECK(templated_j > 0.6);
+  CHECK(std::abs(static_cast<double>(templated_same) / kPairs - templated_j) < 0.06);  // ~3.5 standard errors
+  CHECK(unrelated_j < 0.01);
+  CHECK(unrelated_same <= 2);
+
+  // Only the first kShingleSpan bytes count.
+  const std::string head = words(900).substr(0, kShingleSpan);
+  CHECK(near_duplicate_key(head + " tail one") == near_duplicate_key(head + " another tail"));
 }
 
 namespace {
