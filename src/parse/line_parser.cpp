@@ -244,6 +244,7 @@ void LineParser::Impl::parse_line(std::string_view line, uint32_t line_in_chunk,
   }
 
   reset_line(s);
+  line_end = line.data() + line.size();
   od::document doc;
   error_code err = parser.iterate(line.data(), line.size(), line.size() + kChunkPadding).get(doc);
   od::json_type t = od::json_type::null;

@@ -168,6 +168,7 @@ struct LineParser::Impl {
   size_t capacity = 0;
 
   TextScanner* scanner = nullptr;
+  const char* line_end = nullptr;  // end of the line being parsed (bounds raw scans)
   Event ev;
   uint32_t found = 0;  // fields with a usable value
   uint32_t bad = 0;    // fields seen with an unusable value

@@ -315,6 +315,57 @@ TEST_CASE("hostile: a logit_bias with a million entries", "[parse][hostile]") {
   }
 }
 
+TEST_CASE("hostile: logit_bias shapes, counted on raw bytes or walked, agree", "[parse][hostile]") {
+  // Plain maps of numbers are counted on the raw bytes; anything else falls
+  // back to the On Demand walk. Either way the count and the outcome are the
+  // ones JSON gives: -2 = invalid_json, in strict (full validation) and lazy mode.
+  struct Case {
+    const char* bias;
+    int strict, lazy;
+  };
+  const Case cases[] = {
+      {"{}", 0, 0},
+      {"{ \t}", 0, 0},
+      {R"({"1":-100})", 1, 1},
+      {"{ \"1\" :\t-100 ,\r\"2\":5 }", 2, 2},
+      {R"({"1":1e5,"2":-0.5,"3":0,"4":1E-2})", 4, 4},
+      {R"({"1":1,"1":2})", 2, 2},                 // duplicate keys are entries
+      {R"({"a\"b":1,"2":2})", 2, 2},             // an escaped key: the walk
+      {R"({"\u0041":1})", 1, 1},
+      {R"({"\ud800":1})", -2, 1},                // a lone surrogate in a key: only strict looks
+      {R"({"1":true,"2":null,"3":"x"})", 3, 3},   // not numbers: the walk counts them too
+      {R"({"1":{"a":1},"2":[1,2]})", 2, 2},
+      {R"({"1":{"a":01}})", -2, 1},               // bad inside a nested value: only strict looks
+      {R"({"1":01})", -2, -2},
+      {R"({"1":-})", -2, -2},
+      {R"({"1":+1})", -2, -2},
+      {R"({"1":.5})", -2, -2},
+      {R"({"1":1e})", -2, -2},
+      {R"({"1":1,})", -2, -2},
+      {R"({"1":1 "2":2})", -2, -2},
+      {R"({"1" 1})", -2, -2},
+      {R"({"1":1)", -2, -2},
+      {R"({1:1})", -2, -2},
+  };
+  for (const Case& c : cases) {
+    for (bool strict : {true, false}) {
+      INFO(c.bias << (strict ? " strict" : " lazy"));
+      // Fields after the map must still be read: the walk resumes after it.
+      auto o = parse(with(std::string(R"("request":{"logit_bias":)") + c.bias + R"(,"n":3},"request_id":"r")"),
+                     strict);
+      const int want = strict ? c.strict : c.lazy;
+      if (want == -2) {
+        CHECK(o.reason() == ErrorReason::invalid_json);
+        continue;
+      }
+      REQUIRE(o.ok());
+      CHECK(o.event().logit_bias_count == want);
+      CHECK(o.event().n == 3);
+      CHECK(o.alone.view(o.event().request_id) == "r");
+    }
+  }
+}
+
 TEST_CASE("hostile: messages of the wrong type", "[parse][hostile]") {
   struct Case {
     const char* messages;
