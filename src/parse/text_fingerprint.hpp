@@ -48,10 +48,12 @@ struct PromptFingerprint {
   uint64_t near = 0;    // MinHash key: near_duplicate_key() of the text
 };
 
-// Shingles for the MinHash: at every word start (position 0 and each byte
-// after a ' ' of the normalised text) within the first kShingleSpan bytes,
-// the next kShingleBytes bytes (zero-padded at the end of the text or span),
-// so a shingle is a word plus the start of the words after it. The key is the
+// Shingles for the MinHash: at the text's start and at each word start (a
+// byte after a ' ' of the normalised text) whose first byte is odd, within
+// the first kShingleSpan bytes, the next kShingleBytes bytes (zero-padded at
+// the end of the text or span), so a shingle is a word plus the start of the
+// words after it. Sampling words by their first byte halves the hashing and
+// keeps the estimate unbiased: both texts sample a common shingle alike. The key is the
 // smallest shingle hash, re-mixed: two texts get the same key with
 // probability |A ∩ B| / |A ∪ B| over their shingle sets. Never 0 for a
 // non-empty text; 0 for an empty one.

@@ -88,7 +88,7 @@ TEST_CASE("near-duplicate key: one-permutation MinHash over word shingles", "[pa
   auto shingles = [](const std::string& text) {
     std::set<std::string> out;
     for (size_t p = 0; p < text.size() && p < kShingleSpan; ++p)
-      if (p == 0 || text[p - 1] == ' ') {
+      if (p == 0 || (text[p - 1] == ' ' && (static_cast<unsigned char>(text[p]) & 1u))) {
         std::string sh = text.substr(p, kShingleBytes);
         if (p + sh.size() > kShingleSpan) sh.resize(kShingleSpan - p);
         sh.resize(kShingleBytes, '\0');
