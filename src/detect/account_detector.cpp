@@ -138,10 +138,10 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
   ++a.hour_hist[static_cast<size_t>(((floor_div(ev.time_ms, 3600 * 1000) % 24) + 24) % 24)];
 
   // Per-request contribution.
-  WindowCounts delta;
-  delta.requests = 1;
-  delta.hit_requests = ev.category_bits != 0;
-  for (uint32_t c = 0; c < kTrackedCategories; ++c) delta.category[c] = (ev.category_bits >> c) & 1u;
+  RequestDelta delta;
+  delta.hit = ev.category_bits != 0;
+  static_assert(kTrackedCategories == 32, "category_bits is a uint32_t: every bit is tracked");
+  delta.categories = ev.category_bits;
   delta.prompt_tokens = ev.prompt_tokens > 0 ? static_cast<uint64_t>(ev.prompt_tokens) : 0;
   delta.completion_tokens = ev.completion_tokens > 0 ? static_cast<uint64_t>(ev.completion_tokens) : 0;
   if ((ev.category_bits & harvest_mask_) && ev.completion_tokens >= 0) {
@@ -169,12 +169,12 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
       if (ev.prompt_suffix_hash) {  // Boyer-Moore majority vote per epoch
         if (a.suffix_cand[e] == ev.prompt_suffix_hash) {
           ++a.suffix_votes[e];
-          delta.top_suffix = 1;
+          delta.top_suffix = true;
         } else if (--a.suffix_votes[e] < 0) {
           a.suffix_cand[e] = ev.prompt_suffix_hash;
           a.suffix_votes[e] = 1;
           a.epochs[e].top_suffix = 0;
-          delta.top_suffix = 1;
+          delta.top_suffix = true;
         }
       }
       a.epochs[e].add(delta);

@@ -28,6 +28,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -39,6 +40,29 @@ namespace ds {
 
 inline constexpr uint32_t kMaxBuckets = 288;        // e.g. 1 day of 5-minute buckets
 inline constexpr uint32_t kTrackedCategories = 32;  // rule categories counted per bucket: all that a RuleSet allows (match/rule_set.cpp kMaxCategories)
+
+// One request's contribution to WindowCounts, compact: the detector adds it
+// to the epoch, the ring bucket and the window sum, and a request hits few
+// of the 32 category counters (adding a whole WindowCounts three times was
+// most of the shard thread's per-event instructions).
+struct RequestDelta {
+  uint32_t categories = 0;  // category bits
+  uint64_t prompt_tokens = 0;
+  uint64_t completion_tokens = 0;
+  uint64_t hit_output_tokens = 0;
+  uint64_t output_tokens = 0;
+  bool hit = false;
+  bool hit_with_usage = false;
+  bool with_usage = false;
+  bool top_suffix = false;
+  bool n_multi = false;
+  bool logprobs = false;
+  bool top_logprobs_hi = false;
+  bool bias_big = false;
+  bool tiny_output = false;
+  bool single_turn = false;
+  bool tool_turns = false;
+};
 
 // Counters for one event-time bucket, and (summed) for the whole window.
 struct WindowCounts {
@@ -65,6 +89,25 @@ struct WindowCounts {
   uint32_t single_turn = 0;    // one user turn, no assistant/tool turns
   uint32_t tool_turns = 0;     // requests carrying tool results
 
+  void add(const RequestDelta& d) {
+    ++requests;
+    hit_requests += d.hit;
+    for (uint32_t b = d.categories; b != 0; b &= b - 1) ++category[static_cast<uint32_t>(__builtin_ctz(b))];
+    prompt_tokens += d.prompt_tokens;
+    completion_tokens += d.completion_tokens;
+    hit_output_tokens += d.hit_output_tokens;
+    hit_with_usage += d.hit_with_usage;
+    output_tokens += d.output_tokens;
+    with_usage += d.with_usage;
+    top_suffix += d.top_suffix;
+    n_multi += d.n_multi;
+    logprobs += d.logprobs;
+    top_logprobs_hi += d.top_logprobs_hi;
+    bias_big += d.bias_big;
+    tiny_output += d.tiny_output;
+    single_turn += d.single_turn;
+    tool_turns += d.tool_turns;
+  }
   void add(const WindowCounts& o) {
     requests += o.requests;
     hit_requests += o.hit_requests;
@@ -198,8 +241,7 @@ struct AccountState {
     size_t n = rid.size() < kSampleIdBytes ? rid.size() : kSampleIdBytes;
     n = utf8_cut(rid, n);
     if (n == 0) return;
-    auto& dst = sample_ids[sample_next];
-    for (size_t i = 0; i < n; ++i) dst[i] = rid[i];
+    std::memcpy(sample_ids[sample_next].data(), rid.data(), n);
     sample_len[sample_next] = static_cast<uint8_t>(n);
     sample_next = static_cast<uint8_t>((sample_next + 1) % kSampleIds);
   }
