@@ -1,26 +1,50 @@
 // Minimal JSON writing helpers for alerts, stats and reports. Output is
 // deterministic: fixed number formatting, keys in the order written.
 #pragma once
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace ds {
 
+// Length of the prefix of `s` that needs no escape (no byte < 0x20, '"' or
+// '\\'). Eight bytes at a time: alert lines are written on the collector
+// thread, which limits -j scaling.
+inline size_t json_plain_prefix(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  const char* p = s.data();
+  const size_t n = s.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+    // Per mask the lowest flagged byte is exact (borrows only run upwards
+    // from a true hit), so the lowest bit of the union is the first hit.
+    const uint64_t t = (((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh;
+    if (t) return i + static_cast<size_t>(std::countr_zero(t) / 8);
+  }
+  for (; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == '"' || c == '\\') break;
+  }
+  return i;
+}
+
 inline void json_escape_append(std::string& out, std::string_view s) {
   out.push_back('"');
-  // Runs of bytes that need no escape are appended whole.
-  size_t plain = 0;
-  while (plain < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[plain]);
-    if (c < 0x20 || c == '"' || c == '\\') break;
-    ++plain;
-  }
-  out.append(s.data(), plain);
-  s.remove_prefix(plain);
-  for (unsigned char c : s) {
+  for (;;) {
+    // Runs of bytes that need no escape are appended whole.
+    const size_t plain = json_plain_prefix(s);
+    out.append(s.data(), plain);
+    s.remove_prefix(plain);
+    if (s.empty()) break;
+    const unsigned char c = static_cast<unsigned char>(s[0]);
+    s.remove_prefix(1);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -29,28 +53,20 @@ inline void json_escape_append(std::string& out, std::string_view s) {
       case '\t': out += "\\t"; break;
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(u, 6);
+      }
     }
   }
   out.push_back('"');
 }
 
-// A double with up to 4 decimals, trailing zeros trimmed ("0.93", "12", "0.0001").
-inline void json_number_append(std::string& out, double v) {
-  if (!(v == v) || v > 1e300 || v < -1e300) {  // NaN/inf are not JSON
-    out += "null";
-    return;
-  }
+// The reference formatting of json_number_append (std::to_chars, then trimmed).
+inline void json_number_append_slow(std::string& out, double v) {
   // std::to_chars: the same correctly rounded digits as printf("%.4f"),
-  // without the locale and format parsing (alert lines are written on the
-  // collector thread, which limits -j scaling). |v| <= 1e300: 301 digits + ".dddd".
+  // without the locale and format parsing. |v| <= 1e300: 301 digits + ".dddd".
   char buf[320];
   const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 4);
   std::string_view s(buf, static_cast<size_t>(r.ptr - buf));
@@ -62,6 +78,51 @@ inline void json_number_append(std::string& out, double v) {
   out += s;
 }
 
-inline void json_uint_append(std::string& out, uint64_t v) { out += std::to_string(v); }
+// A double with up to 4 decimals, trailing zeros trimmed ("0.93", "12", "0.0001").
+inline void json_number_append(std::string& out, double v) {
+  if (!(v == v) || v > 1e300 || v < -1e300) {  // NaN/inf are not JSON
+    out += "null";
+    return;
+  }
+  // Fast path (alert lines are written on the collector thread, which limits
+  // -j scaling), the same bytes as json_number_append_slow: the digits are
+  // round(v * 10^4) computed exactly. y = fl(v * 10^4) is within
+  // |y| * 2^-53 of the exact product, so unless y lies within that margin
+  // (taken generously) of a rounding boundary n + 0.5, rounding y gives the
+  // same integer as rounding the exact product. Ties and near-ties, and
+  // |y| >= 1e15, take the slow path.
+  const double y = v * 10000.0;
+  const double a = y < 0 ? -y : y;
+  if (a < 1e15) {
+    uint64_t n = static_cast<uint64_t>(a);   // exact: a < 2^53
+    const double f = a - static_cast<double>(n);  // exact
+    const double margin = (a + 1.0) * 0x1p-48;
+    if (f < 0.5 - margin || f > 0.5 + margin) {
+      n += f > 0.5;
+      char buf[32];
+      char* e = buf + sizeof buf;
+      char* p = e;
+      uint64_t frac = n % 10000, ip = n / 10000;
+      if (frac) {
+        int digits = 4;
+        while (frac % 10 == 0) frac /= 10, --digits;
+        for (int i = 0; i < digits; ++i) *--p = static_cast<char>('0' + frac % 10), frac /= 10;
+        *--p = '.';
+      }
+      do *--p = static_cast<char>('0' + ip % 10), ip /= 10;
+      while (ip);
+      if (v < 0 && n != 0) *--p = '-';
+      out.append(p, static_cast<size_t>(e - p));
+      return;
+    }
+  }
+  json_number_append_slow(out, v);
+}
+
+inline void json_uint_append(std::string& out, uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
 
 }  // namespace ds

@@ -38,9 +38,12 @@ struct Alert {
 
 // One JSON line (no trailing newline) per the alert contract.
 std::string alert_to_json(const Alert& a);
+// The same line appended to `out` (a reused buffer: no allocation once it has the capacity).
+void alert_to_json_append(std::string& out, const Alert& a);
 // The "reasons" array body (without brackets): {"detector","value","threshold"} objects.
 void reasons_json_append(std::string& o, const std::vector<AlertReason>& reasons);
 // RFC 3339 UTC with second precision ("2026-11-28T10:15:00Z").
 std::string format_time_utc(int64_t time_ms);
+void format_time_utc_append(std::string& out, int64_t time_ms);
 
 }  // namespace ds

@@ -17,7 +17,8 @@ JsonlAlertSink::~JsonlAlertSink() {
 }
 
 void JsonlAlertSink::write(const Alert& alert) {
-  line_ = alert_to_json(alert);
+  line_.clear();  // keeps its capacity: no allocation per alert once warm
+  alert_to_json_append(line_, alert);
   line_.push_back('\n');
   // Alerts are rare next to lines: flushing each one costs nothing measurable
   // and lets a reader of a pipe or a tailed file see it at once.

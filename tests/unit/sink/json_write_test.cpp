@@ -1,0 +1,117 @@
+// JSON writing of alert lines: the fast number, time and escape paths give
+// the same bytes as the reference formatting (std::to_chars, snprintf,
+// byte-by-byte escaping).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "core/json_write.hpp"
+#include "detect/alert.hpp"
+
+using namespace ds;
+
+namespace {
+
+std::string num_fast(double v) {
+  std::string s;
+  json_number_append(s, v);
+  return s;
+}
+std::string num_slow(double v) {
+  std::string s;
+  json_number_append_slow(s, v);
+  return s;
+}
+
+std::string escape_ref(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+TEST_CASE("json_number_append matches the to_chars formatting", "[sink][json]") {
+  for (double v : {0.0, -0.0, 1.0, -1.0, 0.5, 0.00005, -0.00005, 0.00004999, 1e-300, 123.45675, 1.03125, -1.03125,
+                   20.0, 1000.0, 0.3, 0.9996, 2269.6, 99999999999.99995, 1e11, 1e14, 1e15, 1e16, 1e300, -1e300})
+    CHECK(num_fast(v) == num_slow(v));
+  CHECK(num_fast(NAN) == "null");
+  CHECK(num_fast(INFINITY) == "null");
+  CHECK(num_fast(-0.00001) == "0");
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t bits = rng();
+    double v;
+    std::memcpy(&v, &bits, 8);
+    if (v == v && v <= 1e300 && v >= -1e300) REQUIRE(num_fast(v) == num_slow(v));
+    const double e = std::pow(10.0, std::uniform_real_distribution<double>(-8, 16)(rng));
+    REQUIRE(num_fast(e) == num_slow(e));
+    REQUIRE(num_fast(-e) == num_slow(-e));
+    const int64_t k = static_cast<int64_t>(rng() % 100000000000ull) - 50000000000ll;
+    for (double t : {k / 10000.0, (k + 0.5) / 10000.0}) {  // on and halfway between 4-decimal values
+      REQUIRE(num_fast(t) == num_slow(t));
+      REQUIRE(num_fast(std::nextafter(t, 1e300)) == num_slow(std::nextafter(t, 1e300)));
+      REQUIRE(num_fast(std::nextafter(t, -1e300)) == num_slow(std::nextafter(t, -1e300)));
+    }
+    const double tie = static_cast<double>(rng() % 1000000) / 32.0;  // exact binary ties at the 5th decimal
+    REQUIRE(num_fast(tie) == num_slow(tie));
+  }
+}
+
+TEST_CASE("json_escape_append escapes exactly the JSON specials", "[sink][json]") {
+  std::mt19937_64 rng(11);
+  const char alphabet[] = {'a', 'Z', '0', ' ', '"', '\\', '\n', '\r', '\t', '\b', '\f', '\x01', '\x1f', '\x7f',
+                           '\x80', '\xc3', '\xa9', '\xff', '/', '~', '!', '#'};
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(rng() % 40, 'x');
+    for (auto& c : s) c = rng() % 3 ? static_cast<char>('a' + rng() % 26) : alphabet[rng() % sizeof alphabet];
+    std::string out;
+    json_escape_append(out, s);
+    REQUIRE(out == escape_ref(s));
+  }
+  for (int c = 0; c < 256; ++c) {
+    std::string s = "0123456789abcdef";
+    s[static_cast<size_t>(c % 16)] = static_cast<char>(c);
+    std::string out;
+    json_escape_append(out, s);
+    REQUIRE(out == escape_ref(s));
+  }
+}
+
+TEST_CASE("format_time_utc", "[sink][json]") {
+  CHECK(format_time_utc(0) == "1970-01-01T00:00:00Z");
+  CHECK(format_time_utc(-1) == "1969-12-31T23:59:59Z");
+  CHECK(format_time_utc(1795774529000) == "2026-11-27T10:15:29Z");
+  CHECK(format_time_utc(253402300799999) == "9999-12-31T23:59:59Z");
+  CHECK(format_time_utc(253402300800000) == "10000-01-01T00:00:00Z");
+  CHECK(format_time_utc(-62167219200000) == "0000-01-01T00:00:00Z");
+  CHECK(format_time_utc(-62167219200001) == "-001-12-31T23:59:59Z");
+  Alert a;
+  a.id = "0123456789abcdef";
+  a.time_ms = 1795774529000;
+  a.account = "acct \"x\"";
+  std::string line = "prefix";
+  alert_to_json_append(line, a);
+  CHECK(line == "prefix" + alert_to_json(a));
+  CHECK(alert_to_json(a).find("\"time\":\"2026-11-27T10:15:29Z\"") != std::string::npos);
+}
