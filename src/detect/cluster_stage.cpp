@@ -267,6 +267,8 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     }
   }
   if (cand_.empty()) return;
+  listed_.clear();
+  listed_names_.clear();
   // One alert per account: its largest cluster (ties: lowest fingerprint key).
   std::sort(cand_.begin(), cand_.end(), [&](const Candidate& a, const Candidate& b) {
     if (a.account != b.account) return a.account < b.account;
@@ -313,17 +315,27 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     a.has_cluster = true;
     a.cluster.id = hex16(e.key);
     a.cluster.size = c.size;
-    std::vector<std::string> members;
-    for (uint32_t j = 0; j < e.nmembers; ++j) {
-      const Member& o = mem[j];
-      if (o.requests < C.member_min_requests || o.name == kNil || o.name >= names_.size() ||
-          names_[o.name].hash != o.account)
-        continue;
-      members.push_back(names_[o.name].id);
+    // The listed members depend only on the entry (and names, which do not
+    // change here): sorted once per entry and evaluation, as pointers.
+    size_t li = 0;
+    while (li < listed_.size() && listed_[li].entry != c.entry) ++li;
+    if (li == listed_.size()) {
+      const uint32_t begin = static_cast<uint32_t>(listed_names_.size());
+      for (uint32_t j = 0; j < e.nmembers; ++j) {
+        const Member& o = mem[j];
+        if (o.requests < C.member_min_requests || o.name == kNil || o.name >= names_.size() ||
+            names_[o.name].hash != o.account)
+          continue;
+        listed_names_.push_back(&names_[o.name].id);
+      }
+      // Equal ids are interchangeable, so the listed strings are those of sorting the strings.
+      std::sort(listed_names_.begin() + begin, listed_names_.end(),
+                [](const std::string* x, const std::string* y) { return *x < *y; });
+      const uint32_t end = static_cast<uint32_t>(std::min<size_t>(listed_names_.size(), begin + C.members_listed));
+      listed_.push_back({c.entry, begin, end});
     }
-    std::sort(members.begin(), members.end());
-    if (members.size() > C.members_listed) members.resize(C.members_listed);
-    a.cluster.members = std::move(members);
+    a.cluster.members.reserve(listed_[li].end - listed_[li].begin);
+    for (uint32_t j = listed_[li].begin; j < listed_[li].end; ++j) a.cluster.members.push_back(*listed_names_[j]);
     a.requests = m.requests;
     for (uint8_t k = 0; k < 2; ++k) {
       uint8_t idx = static_cast<uint8_t>((n.sample_next + k) & 1);

@@ -187,6 +187,13 @@ class ClusterStage {
   std::vector<Recent> recent_;
   uint64_t recent_next_ = 0;        // FIFO replacement cursor once full
   std::vector<Candidate> cand_;  // scratch, reused
+  // Scratch of evaluate(): the members listed in alerts of one entry,
+  // listed_names_[begin, end), computed once per entry and evaluation.
+  struct Listed {
+    uint32_t entry, begin, end;
+  };
+  std::vector<Listed> listed_;
+  std::vector<const std::string*> listed_names_;
   std::vector<uint32_t> shard_idx_;  // scratch: this batch's shard alerts in `out`
   ClusterCounters counters_;
 };
