@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "distillscan/version.hpp"
@@ -140,7 +141,26 @@ struct Metrics::Impl : prometheus::Collectable {
   std::array<prometheus::Counter*, kErrorReasonCount> parse_errors{};
   std::vector<prometheus::Counter*> rule_matches;
   prometheus::Family<prometheus::Counter>* alerts_family = nullptr;
-  std::map<std::pair<std::string, std::string>, prometheus::Counter*> alerts;  // (detector, severity)
+  // (detector, severity). Looked up without building a key: on_alert runs on
+  // the collector thread for every alert reason, which limits -j scaling.
+  using AlertKey = std::pair<std::string, std::string>;
+  using AlertKeyView = std::pair<std::string_view, std::string_view>;
+  static AlertKeyView key_view(const AlertKey& k) { return {k.first, k.second}; }
+  static AlertKeyView key_view(const AlertKeyView& k) { return k; }
+  struct AlertKeyHash {
+    using is_transparent = void;
+    template <class K>
+    size_t operator()(const K& k) const {
+      const AlertKeyView v = key_view(k);
+      return std::hash<std::string_view>{}(v.first) * 31 + std::hash<std::string_view>{}(v.second);
+    }
+  };
+  struct AlertKeyEq {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const { return key_view(a) == key_view(b); }
+  };
+  std::unordered_map<AlertKey, prometheus::Counter*, AlertKeyHash, AlertKeyEq> alerts;
 
   // Collector-side bookkeeping (collector thread only).
   std::vector<uint64_t> rule_seen;
@@ -190,12 +210,11 @@ struct Metrics::Impl : prometheus::Collectable {
     build<prometheus::Gauge>(r, Id::build_info).Add({{"version", kVersion}}).Set(1);
   }
 
-  prometheus::Counter* alert_counter(const std::string& detector, const std::string& severity) {
-    auto key = std::make_pair(detector, severity);
-    auto it = alerts.find(key);
+  prometheus::Counter* alert_counter(std::string_view detector, std::string_view severity) {
+    auto it = alerts.find(AlertKeyView{detector, severity});
     if (it != alerts.end()) return it->second;
-    auto* c = &alerts_family->Add({{"detector", detector}, {"severity", severity}});
-    alerts.emplace(key, c);
+    auto* c = &alerts_family->Add({{"detector", std::string(detector)}, {"severity", std::string(severity)}});
+    alerts.emplace(std::make_pair(std::string(detector), std::string(severity)), c);
     return c;
   }
 
