@@ -144,13 +144,18 @@ uint32_t ClusterStage::name_slot(uint64_t hash, std::string_view id) {
 void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
   // Harvesting for the cluster stage: a harvesting rule hit, or a long
   // completion (per choice) on a request without tool turns.
-  const bool long_out = ev.completion_tokens >= 0 && ev.tool_turns == 0 &&
-                        static_cast<double>(ev.completion_tokens) / std::max(1, ev.n) >= cfg_.cluster.long_output_tokens;
-  const bool hit = (ev.category_bits & harvest_mask_) != 0 || long_out;
+  const bool hit = (ev.category_bits & harvest_mask_) != 0 ||
+                   (ev.completion_tokens >= 0 && ev.tool_turns == 0 &&
+                    static_cast<double>(ev.completion_tokens) / std::max(1, ev.n) >= cfg_.cluster.long_output_tokens);
   const uint64_t fps[kKinds] = {ev.system_hash, ev.prompt_suffix_hash, ev.user_agent_hash, ev.ip_hash};
+  const uint64_t acct = ev.account_hash;
+  const uint64_t acct_mixed = decltype(Entry::accounts)::mix(acct);  // once for the four sketches
   uint32_t name = kNil;
+  const bool usage = hit && ev.completion_tokens >= 0;  // only hits add outputs
+  uint64_t out = 0;
+  int64_t t = 0;
   if (hit) {
-    name = name_slot(ev.account_hash, b.view(ev.account));
+    name = name_slot(acct, b.view(ev.account));
     Name& n = names_[name];
     std::string_view rid = b.view(ev.request_id);
     if (!rid.empty()) {
@@ -159,9 +164,12 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
       n.sample_len[n.sample_next] = static_cast<uint8_t>(len);
       n.sample_next ^= 1;
     }
+    if (usage) out = static_cast<uint64_t>(ev.completion_tokens) / static_cast<uint64_t>(std::max(1, ev.n));
+    // A hit older than the last evaluation (late: out of input order, or a
+    // fingerprint record from another instance that was behind, or replayed
+    // after a takeover) is still new for the next evaluation.
+    t = prev_eval_ms_ != INT64_MIN && ev.time_ms < prev_eval_ms_ ? prev_eval_ms_ + 1 : ev.time_ms;
   }
-  const bool usage = ev.completion_tokens >= 0;
-  const uint64_t out = usage ? static_cast<uint64_t>(ev.completion_tokens) / static_cast<uint64_t>(std::max(1, ev.n)) : 0;
   for (uint32_t k = 0; k < kKinds; ++k) {
     if (fps[k] == 0) continue;
     const uint64_t key = hash_combine(fps[k], 0x5157A6E0ull + k);
@@ -172,30 +180,28 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
     }
     Entry& e = entries_[s];
     ++e.requests;
-    e.accounts.add(ev.account_hash);
+    if (acct != 0) e.accounts.add_mixed(acct_mixed);  // e.accounts.add(acct)
     if (hit) {
       ++e.hits;
-      // A hit older than the last evaluation (late: out of input order, or a
-      // fingerprint record from another instance that was behind, or replayed
-      // after a takeover) is still new for the next evaluation.
-      const int64_t t = prev_eval_ms_ != INT64_MIN && ev.time_ms < prev_eval_ms_ ? prev_eval_ms_ + 1 : ev.time_ms;
       if (e.last_hit_ms <= prev_eval_ms_) dirty_.push_back(s);  // its first hit since the last evaluation
       e.last_hit_ms = std::max(e.last_hit_ms, t);
       if (usage) e.out_tokens += out, ++e.out_n;
-      if (head_ != s) {
-        unlink(s);
-        push_front(s);
+      if (head_ != s) {  // to the front of the LRU list (s is linked and not the head: it has a prev)
+        entries_[e.lru_prev].lru_next = e.lru_next;
+        if (e.lru_next != kNil) entries_[e.lru_next].lru_prev = e.lru_prev; else tail_ = e.lru_prev;
+        e.lru_prev = kNil;
+        e.lru_next = head_;
+        entries_[head_].lru_prev = s;
+        head_ = s;
       }
     }
     Member* mem = members(e);
-    Member* m = nullptr;
-    for (uint32_t i = 0; i < e.nmembers; ++i) {
-      if (mem[i].account == ev.account_hash) {
-        m = &mem[i];
-        break;
-      }
-    }
-    if (!m) {
+    uint32_t at = 0;
+    while (at < e.nmembers && mem[at].account != acct) ++at;
+    Member* m;
+    if (at < e.nmembers) {
+      m = &mem[at];
+    } else {
       if (!hit) continue;
       if (e.nmembers < kMaxMembers) {
         if (e.nmembers == kBlockSize[e.size_class]) {
@@ -212,7 +218,7 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
         ++counters_.members_replaced;
       }
       *m = Member{};
-      m->account = ev.account_hash;
+      m->account = acct;
     }
     ++m->requests;
     if (hit) {

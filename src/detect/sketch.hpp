@@ -21,7 +21,14 @@ struct Hll {
 
   void add(uint64_t h) {
     if (h == 0) return;
-    h = mix64(h ^ 0xA0761D6478BD642Full);  // callers pass raw field hashes; re-mix for independence
+    add_mixed(mix(h));
+  }
+  // add() in two steps, for one value added to several sketches:
+  // add(h) is add_mixed(mix(h)) for h != 0 (and nothing for h == 0).
+  static uint64_t mix(uint64_t h) {
+    return mix64(h ^ 0xA0761D6478BD642Full);  // callers pass raw field hashes; re-mix for independence
+  }
+  void add_mixed(uint64_t h) {
     const uint32_t idx = static_cast<uint32_t>(h >> (64 - P));
     const uint64_t rest = (h << P) | (uint64_t(1) << (P - 1));  // never all-zero
     const uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
