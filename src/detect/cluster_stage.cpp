@@ -238,6 +238,7 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     ~Restore() { ref = now; }
   } restore{prev_eval_ms_, now};
   cand_.clear();
+  const int64_t suppress_ms = cfg_.suppress_seconds * 1000;
   // Only entries hit since the last evaluation can qualify (checked below);
   // in slot order. The outcome does not depend on the order (candidates are
   // sorted), only the work does.
@@ -266,9 +267,16 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     ++counters_.clusters_flagged;
     for (uint32_t i = 0; i < e.nmembers; ++i) {
       const Member& m = mem[i];
-      if (m.requests < C.member_min_requests || ratio(m.hits, m.requests) < C.member_share) continue;
+      if (m.requests < C.member_min_requests) continue;
+      // Suppressed even if critical (!may_alert(m.account, now, true)): skip
+      // early. Checked before the shares: most members of a cluster that
+      // stays flagged were alerted at an earlier evaluation.
+      if (const uint32_t rs = recent_index_.find(m.account); rs != FlatIndex::kNone) {
+        const Recent& r = recent_[rs];
+        if (r.critical && r.ms != INT64_MIN && now - r.ms < suppress_ms) continue;
+      }
+      if (ratio(m.hits, m.requests) < C.member_share) continue;
       if (m.out_n * 2 >= m.hits && ratio(static_cast<double>(m.out_tokens), m.out_n) < C.output_tokens) continue;
-      if (!may_alert(m.account, now, true)) continue;  // suppressed even if critical: skip early
       cand_.push_back({m.account, s, i, active});
     }
   }
