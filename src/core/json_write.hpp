@@ -19,14 +19,25 @@ inline size_t json_plain_prefix(std::string_view s) {
   const char* p = s.data();
   const size_t n = s.size();
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
+  // Per mask the lowest flagged byte is exact (borrows only run upwards
+  // from a true hit), so the lowest bit of the union is the first hit.
+  const auto hits = [](uint64_t w) {
     const uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
-    // Per mask the lowest flagged byte is exact (borrows only run upwards
-    // from a true hit), so the lowest bit of the union is the first hit.
-    const uint64_t t = (((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh;
-    if (t) return i + static_cast<size_t>(std::countr_zero(t) / 8);
+    return (((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh;
+  };
+  if (n >= 8) {
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (const uint64_t t = hits(w)) return i + static_cast<size_t>(std::countr_zero(t) / 8);
+    }
+    if (i == n) return n;
+    // The last 8 bytes, overlapping checked ones: those hold no hit (and so
+    // cause no false one), so the lowest flagged byte is the first in [i, n).
+    uint64_t w;
+    std::memcpy(&w, p + n - 8, 8);
+    const uint64_t t = hits(w);
+    return t ? n - 8 + static_cast<size_t>(std::countr_zero(t) / 8) : n;
   }
   for (; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(p[i]);
