@@ -18,6 +18,12 @@ class AlertSink {
   virtual ~AlertSink() = default;
   virtual void write(const Alert& alert) = 0;
   virtual Result<void> flush() = 0;
+  // The alerts of one pipeline batch are written between begin_batch() and
+  // end_batch(): a sink may make them visible once, at end_batch(), instead
+  // of after each alert. Writers that do not call them (wrappers that do not
+  // forward them) keep the per-alert behaviour.
+  virtual void begin_batch() {}
+  virtual void end_batch() {}
 };
 
 // JSON lines, one alert per line. "-" = stdout. `append` keeps existing
@@ -28,6 +34,8 @@ class JsonlAlertSink final : public AlertSink {
   ~JsonlAlertSink() override;
   void write(const Alert& alert) override;
   Result<void> flush() override;
+  void begin_batch() override { in_batch_ = true; }
+  void end_batch() override;
 
  private:
   JsonlAlertSink(std::FILE* f, bool owned, std::string path) : f_(f), owned_(owned), path_(std::move(path)) {}
@@ -36,6 +44,7 @@ class JsonlAlertSink final : public AlertSink {
   std::string path_;
   std::string line_;
   bool failed_ = false;
+  bool in_batch_ = false;
 };
 
 // Keeps alerts in memory (tests).

@@ -181,6 +181,12 @@ class FanoutAlertSink final : public AlertSink {
   void write(const Alert& alert) override {
     for (auto& s : sinks_) s->write(alert);
   }
+  void begin_batch() override {
+    for (auto& s : sinks_) s->begin_batch();
+  }
+  void end_batch() override {
+    for (auto& s : sinks_) s->end_batch();
+  }
   // Flushes every sink (each within its own bound); the errors joined.
   Result<void> flush() override;
   const std::vector<std::unique_ptr<AlertSink>>& sinks() const { return sinks_; }

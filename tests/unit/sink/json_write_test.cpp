@@ -7,8 +7,12 @@
 #include <cstring>
 #include <random>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/json_write.hpp"
 #include "detect/alert.hpp"
+#include "sink/alert_sink.hpp"
 
 using namespace ds;
 
@@ -114,4 +118,37 @@ TEST_CASE("format_time_utc", "[sink][json]") {
   alert_to_json_append(line, a);
   CHECK(line == "prefix" + alert_to_json(a));
   CHECK(alert_to_json(a).find("\"time\":\"2026-11-27T10:15:29Z\"") != std::string::npos);
+}
+
+TEST_CASE("JsonlAlertSink flushes each alert, or once per batch", "[sink][json]") {
+  char tmpl[] = "/tmp/ds-jsonl-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  REQUIRE(fd >= 0);
+  close(fd);
+  const std::string path = tmpl;
+  auto size = [&] {
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    return static_cast<size_t>(st.st_size);
+  };
+  Alert a;
+  a.id = "0123456789abcdef";
+  a.account = "acct-1";
+  const size_t line = alert_to_json(a).size() + 1;
+  {
+    auto sink = JsonlAlertSink::open(path, /*append=*/false);
+    REQUIRE(sink);
+    (*sink)->write(a);
+    CHECK(size() == line);  // visible at once outside a batch
+    (*sink)->begin_batch();
+    (*sink)->write(a);
+    (*sink)->write(a);
+    CHECK(size() == line);  // held until the batch ends
+    (*sink)->end_batch();
+    CHECK(size() == 3 * line);
+    (*sink)->write(a);
+    CHECK(size() == 4 * line);
+    CHECK((*sink)->flush());
+  }
+  std::remove(path.c_str());
 }
