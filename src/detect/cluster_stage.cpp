@@ -23,6 +23,16 @@ std::string hex16(uint64_t h) {
 
 }  // namespace
 
+// "cluster_shared_<kind>", the reason of a member alert's cluster size.
+static std::string_view shared_reason(uint32_t k) {
+  static const std::array<std::string, ClusterStage::kKinds + 1> names = [] {
+    std::array<std::string, ClusterStage::kKinds + 1> n;
+    for (uint32_t i = 0; i <= ClusterStage::kKinds; ++i) n[i] = std::string("cluster_shared_") + ClusterStage::kind_name(i);
+    return n;
+  }();
+  return names[std::min<uint32_t>(k, ClusterStage::kKinds)];
+}
+
 const char* ClusterStage::kind_name(uint32_t k) {
   switch (k) {
     case kSystem: return "system_prompt";
@@ -299,17 +309,20 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     if (ns == kNil || ns >= names_.size() || names_[ns].hash != m.account) continue;  // name evicted
     Name& n = names_[ns];
 
-    Alert a;
-    a.seq = seq;
-    a.line_in_chunk = line;
-    a.time_ms = now;
-    a.account = n.id;
-    double keep = 1.0;
-    auto add = [&](std::string name, double v, double thr, double s) {
-      keep *= 1.0 - std::min(0.95, s * cfg_.weight(name));
-      a.reasons.push_back({std::move(name), v, thr});
+    // Score first, from names as views: the Alert (strings) is built only
+    // for a line that is written.
+    struct Reason {
+      std::string_view name;
+      double v, thr;
     };
-    add(std::string("cluster_shared_") + kind_name(e.kind), c.size, C.min_accounts, strength_ge(c.size, C.min_accounts));
+    std::array<Reason, 4> reasons;
+    size_t nreasons = 0;
+    double keep = 1.0;
+    auto add = [&](std::string_view name, double v, double thr, double s) {
+      keep *= 1.0 - std::min(0.95, s * cfg_.weight(name));
+      reasons[nreasons++] = {name, v, thr};
+    };
+    add(shared_reason(e.kind), c.size, C.min_accounts, strength_ge(c.size, C.min_accounts));
     const double share = ratio(e.hits, e.requests);
     add("cluster_harvest_share", share, C.harvest_share, strength_ge(share, C.harvest_share));
     if (e.out_n) {
@@ -318,13 +331,23 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     }
     const double ms = ratio(m.hits, m.requests);
     add("member_harvest_share", ms, C.member_share, strength_ge(ms, C.member_share));
-    a.score = 1.0 - keep;
-    if (a.score < cfg_.alert_score) continue;
-    a.critical = a.score >= cfg_.critical_score;
-    if (!may_alert(m.account, now, a.critical)) {  // either stage alerted it within the interval
+    const double score = 1.0 - keep;
+    if (score < cfg_.alert_score) continue;
+    const bool critical = score >= cfg_.critical_score;
+    if (!may_alert(m.account, now, critical)) {  // either stage alerted it within the interval
       ++counters_.cross_suppressed;
       continue;
     }
+    Alert a;
+    a.seq = seq;
+    a.line_in_chunk = line;
+    a.time_ms = now;
+    a.account = n.id;
+    a.reasons.reserve(nreasons);
+    for (size_t r = 0; r < nreasons; ++r)
+      a.reasons.push_back({std::string(reasons[r].name), reasons[r].v, reasons[r].thr});
+    a.score = score;
+    a.critical = critical;
     a.account_hash = m.account;
     a.has_cluster = true;
     a.cluster.id = hex16(e.key);
@@ -351,6 +374,7 @@ void ClusterStage::evaluate(int64_t now, uint64_t seq, uint32_t line, std::vecto
     a.cluster.members.reserve(listed_[li].end - listed_[li].begin);
     for (uint32_t j = listed_[li].begin; j < listed_[li].end; ++j) a.cluster.members.push_back(*listed_names_[j]);
     a.requests = m.requests;
+    a.sample_request_ids.reserve(2);
     for (uint8_t k = 0; k < 2; ++k) {
       uint8_t idx = static_cast<uint8_t>((n.sample_next + k) & 1);
       if (n.sample_len[idx]) a.sample_request_ids.emplace_back(n.samples[idx].data(), n.sample_len[idx]);
