@@ -1,6 +1,9 @@
 #include "detect/alert.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "core/json_write.hpp"
 
@@ -19,7 +22,10 @@ void reasons_json_append(std::string& o, const std::vector<AlertReason>& reasons
   }
 }
 
-void format_time_utc_append(std::string& out, int64_t time_ms) {
+namespace {
+
+// format_time_utc into buf (>= 128 bytes); returns the length.
+size_t format_time_utc_buf(char* buf, int64_t time_ms) {
   // Civil-from-days (proleptic Gregorian), independent of the C library's TZ.
   int64_t secs = time_ms >= 0 ? time_ms / 1000 : (time_ms - 999) / 1000;
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -41,7 +47,6 @@ void format_time_utc_append(std::string& out, int64_t time_ms) {
       p[0] = static_cast<char>('0' + v / 10);
       p[1] = static_cast<char>('0' + v % 10);
     };
-    char buf[20];
     two(buf, y / 100);
     two(buf + 2, y % 100);
     buf[4] = '-';
@@ -54,15 +59,20 @@ void format_time_utc_append(std::string& out, int64_t time_ms) {
     two(buf + 14, sod / 60 % 60);
     buf[16] = ':';
     two(buf + 17, sod % 60);
-    out.append(buf, 19);
-    out.push_back('Z');
-    return;
+    buf[19] = 'Z';
+    return 20;
   }
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", static_cast<long long>(y),
+  const int n = std::snprintf(buf, 128, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", static_cast<long long>(y),
                 static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(sod / 3600),
                 static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60));
-  out += buf;
+  return n > 0 ? std::min<size_t>(static_cast<size_t>(n), 127) : 0;
+}
+
+}  // namespace
+
+void format_time_utc_append(std::string& out, int64_t time_ms) {
+  char buf[128];
+  out.append(buf, format_time_utc_buf(buf, time_ms));
 }
 
 std::string format_time_utc(int64_t time_ms) {
@@ -71,40 +81,124 @@ std::string format_time_utc(int64_t time_ms) {
   return s;
 }
 
-void alert_to_json_append(std::string& o, const Alert& a) {
-  o += "{\"id\":";
-  json_escape_append(o, a.id);
-  o += ",\"time\":\"";
-  format_time_utc_append(o, a.time_ms);  // digits, '-', 'T', ':', 'Z': nothing to escape
-  o += "\",\"account\":";
-  json_escape_append(o, a.account);
-  o += ",\"severity\":";
-  o += a.critical ? "\"critical\"" : "\"warning\"";
-  o += ",\"score\":";
-  json_number_append(o, a.score);
-  o += ",\"reasons\":[";
-  reasons_json_append(o, a.reasons);
-  o += ']';
-  if (a.has_cluster) {
-    o += ",\"cluster\":{\"id\":";
-    json_escape_append(o, a.cluster.id);
-    o += ",\"size\":";
-    json_uint_append(o, a.cluster.size);
-    o += ",\"members\":[";
-    for (size_t i = 0; i < a.cluster.members.size(); ++i) {
-      if (i) o += ',';
-      json_escape_append(o, a.cluster.members[i]);
+namespace {
+
+// Writes one alert line straight into a std::string's buffer: room is made
+// (doubling) before each piece, so a reused line buffer is written with
+// plain stores and memcpy, not an append call per piece (alert lines are
+// written on the collector thread, which limits -j scaling).
+class LineWriter {
+ public:
+  explicit LineWriter(std::string& s) : s_(s) {
+    const size_t at = s_.size();
+    s_.resize(std::max(s_.capacity(), at + 1024));
+    p_ = s_.data() + at;
+    end_ = s_.data() + s_.size();
+  }
+  ~LineWriter() { s_.resize(static_cast<size_t>(p_ - s_.data())); }
+
+  void room(size_t n) {
+    if (static_cast<size_t>(end_ - p_) >= n) return;
+    const size_t at = static_cast<size_t>(p_ - s_.data());
+    s_.resize(std::max(2 * s_.size(), at + n));
+    p_ = s_.data() + at;
+    end_ = s_.data() + s_.size();
+  }
+  template <size_t N>
+  void lit(const char (&x)[N]) {  // a string literal, without its NUL
+    room(N - 1);
+    std::memcpy(p_, x, N - 1);
+    p_ += N - 1;
+  }
+  void ch(char c) {
+    room(1);
+    *p_++ = c;
+  }
+  void str(std::string_view v) {  // quoted and escaped
+    room(6 * v.size() + 2);
+    *p_++ = '"';
+    p_ = json_escape_raw(p_, v);
+    *p_++ = '"';
+  }
+  void num(double v) {
+    char buf[32];
+    if (const char* d = json_number_fast(buf + sizeof buf, v)) {
+      raw(std::string_view(d, static_cast<size_t>(buf + sizeof buf - d)));
+    } else {
+      std::string slow;
+      json_number_append(slow, v);
+      raw(slow);
     }
-    o += "]}";
   }
-  o += ",\"evidence\":{\"requests\":";
-  json_uint_append(o, a.requests);
-  o += ",\"sample_request_ids\":[";
+  void uint(uint64_t v) {
+    room(20);
+    p_ = std::to_chars(p_, end_, v).ptr;
+  }
+  void raw(std::string_view v) {
+    room(v.size());
+    std::memcpy(p_, v.data(), v.size());
+    p_ += v.size();
+  }
+  void time(int64_t ms) {  // RFC 3339, quoted (nothing in it needs escaping)
+    room(130);
+    *p_++ = '"';
+    p_ += format_time_utc_buf(p_, ms);
+    *p_++ = '"';
+  }
+
+ private:
+  std::string& s_;
+  char* p_;
+  char* end_;
+};
+
+}  // namespace
+
+void alert_to_json_append(std::string& o, const Alert& a) {
+  LineWriter w(o);
+  w.lit("{\"id\":");
+  w.str(a.id);
+  w.lit(",\"time\":");
+  w.time(a.time_ms);
+  w.lit(",\"account\":");
+  w.str(a.account);
+  if (a.critical)
+    w.lit(",\"severity\":\"critical\",\"score\":");
+  else
+    w.lit(",\"severity\":\"warning\",\"score\":");
+  w.num(a.score);
+  w.lit(",\"reasons\":[");
+  for (size_t i = 0; i < a.reasons.size(); ++i) {
+    if (i) w.ch(',');
+    w.lit("{\"detector\":");
+    w.str(a.reasons[i].detector);
+    w.lit(",\"value\":");
+    w.num(a.reasons[i].value);
+    w.lit(",\"threshold\":");
+    w.num(a.reasons[i].threshold);
+    w.ch('}');
+  }
+  w.ch(']');
+  if (a.has_cluster) {
+    w.lit(",\"cluster\":{\"id\":");
+    w.str(a.cluster.id);
+    w.lit(",\"size\":");
+    w.uint(a.cluster.size);
+    w.lit(",\"members\":[");
+    for (size_t i = 0; i < a.cluster.members.size(); ++i) {
+      if (i) w.ch(',');
+      w.str(a.cluster.members[i]);
+    }
+    w.lit("]}");
+  }
+  w.lit(",\"evidence\":{\"requests\":");
+  w.uint(a.requests);
+  w.lit(",\"sample_request_ids\":[");
   for (size_t i = 0; i < a.sample_request_ids.size(); ++i) {
-    if (i) o += ',';
-    json_escape_append(o, a.sample_request_ids[i]);
+    if (i) w.ch(',');
+    w.str(a.sample_request_ids[i]);
   }
-  o += "]}}";
+  w.lit("]}}");
 }
 
 std::string alert_to_json(const Alert& a) {

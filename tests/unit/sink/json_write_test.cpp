@@ -152,3 +152,84 @@ TEST_CASE("JsonlAlertSink flushes each alert, or once per batch", "[sink][json]"
   }
   std::remove(path.c_str());
 }
+
+namespace {
+
+// The alert line as written before the raw line writer (reference).
+std::string alert_json_ref(const Alert& a) {
+  auto num = [](std::string& o, double v) {
+    if (!(v == v) || v > 1e300 || v < -1e300) {
+      o += "null";
+      return;
+    }
+    json_number_append_slow(o, v);
+  };
+  std::string o = "{\"id\":" + escape_ref(a.id) + ",\"time\":" + escape_ref(format_time_utc(a.time_ms)) +
+                  ",\"account\":" + escape_ref(a.account) + ",\"severity\":";
+  o += a.critical ? "\"critical\"" : "\"warning\"";
+  o += ",\"score\":";
+  num(o, a.score);
+  o += ",\"reasons\":[";
+  for (size_t i = 0; i < a.reasons.size(); ++i) {
+    if (i) o += ',';
+    o += "{\"detector\":" + escape_ref(a.reasons[i].detector) + ",\"value\":";
+    num(o, a.reasons[i].value);
+    o += ",\"threshold\":";
+    num(o, a.reasons[i].threshold);
+    o += '}';
+  }
+  o += ']';
+  if (a.has_cluster) {
+    o += ",\"cluster\":{\"id\":" + escape_ref(a.cluster.id) + ",\"size\":" + std::to_string(a.cluster.size) +
+         ",\"members\":[";
+    for (size_t i = 0; i < a.cluster.members.size(); ++i) o += (i ? "," : "") + escape_ref(a.cluster.members[i]);
+    o += "]}";
+  }
+  o += ",\"evidence\":{\"requests\":" + std::to_string(a.requests) + ",\"sample_request_ids\":[";
+  for (size_t i = 0; i < a.sample_request_ids.size(); ++i) o += (i ? "," : "") + escape_ref(a.sample_request_ids[i]);
+  return o + "]}}";
+}
+
+}  // namespace
+
+TEST_CASE("alert_to_json matches the reference line", "[sink][json]") {
+  std::mt19937_64 rng(5);
+  const char alphabet[] = {'a', 'Z', '0', ' ', '"', '\\', '\n', '\x01', '\x1f', '\xc3', '\xa9', '/', '-'};
+  auto text = [&](size_t max) {
+    std::string s(rng() % (max + 1), 'x');
+    for (auto& c : s) c = rng() % 4 ? static_cast<char>('a' + rng() % 26) : alphabet[rng() % sizeof alphabet];
+    return s;
+  };
+  auto number = [&]() -> double {
+    switch (rng() % 6) {
+      case 0: return static_cast<double>(rng() % 100);
+      case 1: return static_cast<double>(rng() % 1000000) / 7.0;
+      case 2: return -static_cast<double>(rng() % 1000) / 3.0;
+      case 3: return 1e200;
+      case 4: return NAN;
+      default: return static_cast<double>(rng() % 100000) / 32.0;
+    }
+  };
+  std::string reused;
+  for (int i = 0; i < 3000; ++i) {
+    Alert a;
+    a.id = text(20);
+    a.time_ms = static_cast<int64_t>(rng() % 4000000000000ull) - 500000000000ll;
+    a.account = text(300);
+    a.critical = rng() % 2;
+    a.score = number();
+    for (size_t r = rng() % 6; r > 0; --r) a.reasons.push_back({text(30), number(), number()});
+    a.has_cluster = rng() % 2;
+    a.cluster.id = text(16);
+    a.cluster.size = rng();
+    for (size_t m = rng() % 25; m > 0; --m) a.cluster.members.push_back(text(40));
+    a.requests = rng();
+    for (size_t m = rng() % 4; m > 0; --m) a.sample_request_ids.push_back(text(64));
+    const std::string ref = alert_json_ref(a);
+    REQUIRE(alert_to_json(a) == ref);
+    reused.resize(rng() % 3 ? 0 : 5, 'p');  // appends after what is there, reusing the capacity
+    const std::string before = reused;
+    alert_to_json_append(reused, a);
+    REQUIRE(reused == before + ref);
+  }
+}
