@@ -450,21 +450,40 @@ void ClusterStage::observe(const EventBatch& b, uint64_t seq, std::vector<Alert>
   const size_t shard_end = shard_idx_.size();
   size_t next_shard = 0;
   bool dropped = false;
+  // The line of the next shard alert (none: past every line).
+  const auto shard_line = [&] {
+    return next_shard < shard_end ? uint64_t{out[shard_idx_[next_shard]].line_in_chunk} : UINT64_MAX;
+  };
+  uint64_t next_line = shard_line();
+  // The watermark from which floor_div(watermark, interval) > last_eval_,
+  // i.e. (last_eval_ + 1) * interval (INT64_MIN before the first event;
+  // INT64_MAX when that overflows: then only INT64_MAX itself checks).
+  const auto boundary_ms = [&] {
+    int64_t next;
+    if (last_eval_ == INT64_MIN) return INT64_MIN;
+    if (__builtin_add_overflow(last_eval_, 1, &next) || __builtin_mul_overflow(next, interval, &next)) return INT64_MAX;
+    return next;
+  };
+  int64_t next_boundary = boundary_ms();
   for (const Event& ev : b.events) {
-    while (next_shard < shard_end && out[shard_idx_[next_shard]].line_in_chunk <= ev.line_in_chunk) {
+    while (next_line <= ev.line_in_chunk) {
       Alert& a = out[shard_idx_[next_shard++]];
       apply_shard_alert(a);
       dropped |= a.seq == ~uint64_t(0);
+      next_line = shard_line();
     }
     touch_event(ev, b);
     if (ev.time_ms > watermark_) {
       watermark_ = ev.time_ms;
-      const int64_t boundary = floor_div(watermark_, interval);
-      if (last_eval_ == INT64_MIN) {
-        last_eval_ = boundary;
-      } else if (boundary > last_eval_) {
-        last_eval_ = boundary;
-        evaluate(watermark_, seq, ev.line_in_chunk, out);
+      if (watermark_ >= next_boundary) {  // else floor_div(watermark_, interval) <= last_eval_: nothing to do
+        const int64_t boundary = floor_div(watermark_, interval);
+        if (last_eval_ == INT64_MIN) {
+          last_eval_ = boundary;
+        } else if (boundary > last_eval_) {
+          last_eval_ = boundary;
+          evaluate(watermark_, seq, ev.line_in_chunk, out);
+        }
+        next_boundary = boundary_ms();
       }
     }
   }
