@@ -32,6 +32,15 @@ struct Slot {
   std::vector<BatchContext> shard_stats;
 };
 
+// A batch's alerts reach the sink together: a file sink makes them visible
+// with one write(2) at end_batch() instead of one per alert.
+void write_batch(AlertSink& sink, const std::vector<Alert>& alerts) {
+  if (alerts.empty()) return;
+  sink.begin_batch();
+  for (const auto& a : alerts) sink.write(a);
+  sink.end_batch();
+}
+
 }  // namespace
 
 struct ScanPipeline::Impl {
@@ -450,7 +459,7 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
       return a.id < b.id;
     });
     if (live && hooks.on_batch) hooks.on_batch(s.batch);
-    for (const auto& a : merged) sink.write(a);
+    write_batch(sink, merged);
     if (m.opt.metrics) for (const auto& a : merged) m.opt.metrics->on_alert(a);  // metrics
     stats.alerts += merged.size();
 
@@ -490,7 +499,7 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
   } else if (m.cluster) {  // last cross-account evaluation, after every input line
     merged.clear();
     m.cluster->finish(m.total, merged);
-    for (const auto& a : merged) sink.write(a);
+    write_batch(sink, merged);
     if (m.opt.metrics) for (const auto& a : merged) m.opt.metrics->on_alert(a);  // metrics
     stats.alerts += merged.size();
   }
