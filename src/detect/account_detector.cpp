@@ -18,13 +18,18 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
-// Share of the long horizon's requests that repeat a near-duplicate class
-// (MinHash key) seen before in it: 1 - distinct keys / requests.
-double near_duplicate_share(const AccountState& a, double requests) {
+// Distinct values over the long horizon of a per-epoch sketch pair.
+double distinct_in_horizon(const std::array<Hll<6>, 2>& epochs) {
+  Hll<6> h = epochs[0];
+  h.merge(epochs[1]);
+  return h.estimate();
+}
+
+// Share of the horizon's requests that repeat a value seen before in it:
+// 1 - distinct / requests (prompt repetition, near-duplicate share).
+double repeat_share(const std::array<Hll<6>, 2>& epochs, double requests) {
   if (requests <= 0) return 0;
-  Hll<6> h = a.near_prompts[0];
-  h.merge(a.near_prompts[1]);
-  return 1.0 - std::min(1.0, h.estimate() / requests);
+  return 1.0 - std::min(1.0, distinct_in_horizon(epochs) / requests);
 }
 
 // Signal strength of a fired reason: 0.5 at the threshold, 1.0 at twice it.
@@ -229,11 +234,9 @@ AccountFeatures AccountDetector::features(const AccountState& a) const {
   f.tiny_output_share = ratio(l.tiny_output, req);
   f.single_turn_share = ratio(l.single_turn, req);
   f.tool_share = ratio(l.tool_turns, req);
-  Hll<6> p = a.prompts[0];
-  p.merge(a.prompts[1]);
-  f.distinct_prompts = std::min(p.estimate(), req);
+  f.distinct_prompts = std::min(distinct_in_horizon(a.prompts), req);
   f.diversity = ratio(f.distinct_prompts, req);
-  f.near_duplicate_share = near_duplicate_share(a, req);
+  f.near_duplicate_share = repeat_share(a.near_prompts, req);
   f.temperatures = static_cast<uint32_t>(__builtin_popcount(a.temp_bins[0] | a.temp_bins[1]));
   f.ips = a.ips.estimate();
   f.keys = a.keys.estimate();
@@ -351,7 +354,7 @@ double AccountDetector::assess(const AccountState& a, std::vector<AlertReason>* 
     // jobs and evaluation harnesses do, so this shape needs the round-the-
     // clock cadence on top (checked below), not just any corroboration.
     const double near = !suffix_shape && !ratio_shape && out >= H.template_output_tokens
-                            ? near_duplicate_share(a, l.requests)
+                            ? repeat_share(a.near_prompts, l.requests)
                             : 0;
     const bool near_shape = near > 0 && near >= H.near_duplicate_share;
     if ((suffix_shape || ratio_shape || near_shape) && out >= H.template_output_tokens) {
@@ -395,9 +398,7 @@ double AccountDetector::assess(const AccountState& a, std::vector<AlertReason>* 
     (void)lp;
     uint32_t n = (lps >= P.share) + (bias >= P.share) + (tiny >= P.share);
     if (n + 1 >= P.min_signals) {
-      Hll<6> ph = a.prompts[0];
-      ph.merge(a.prompts[1]);
-      const double rep = 1.0 - std::min(1.0, ph.estimate() / req);
+      const double rep = repeat_share(a.prompts, req);
       n += rep >= P.repetition;
       if (n >= P.min_signals) {
         fired |= kProbe;
@@ -416,9 +417,7 @@ double AccountDetector::assess(const AccountState& a, std::vector<AlertReason>* 
     if (l.category[c] >= cfg_.extraction.min_hits && share >= thresholds_[c]) {
       const auto& C = cfg_.corroboration;
       const double ips = a.ips.estimate();
-      Hll<6> ph = a.prompts[0];
-      ph.merge(a.prompts[1]);
-      const double div = std::min(1.0, ph.estimate() / std::max(1u, l.requests));
+      const double div = std::min(1.0, distinct_in_horizon(a.prompts) / std::max(1u, l.requests));
       if (ips >= C.ips || div >= C.diversity) {
         fired |= kExtraction;
         sc.add(rate_names_[c], share, thresholds_[c], strength_ge(share, thresholds_[c]), weights_[c]);
