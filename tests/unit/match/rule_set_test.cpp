@@ -144,6 +144,34 @@ TEST_CASE("unknown and missing keys are errors", "[match][diag]") {
   CHECK(diags.size() == 2);
 }
 
+TEST_CASE("a group repeated too often is refused before Hyperscan compiles it", "[match][diag]") {
+  auto rule = [](const std::string& pattern) {
+    return "rules:\n"
+           "  - id: a\n"
+           "    description: d\n"
+           "    category: c\n"
+           "    fields: [user]\n"
+           "    patterns:\n"
+           "      - 'x'\n"                      // 7
+           "      - '" + pattern + "'\n";        // 8
+  };
+  // The rules fuzzer's find (60 s to compile): 3 + 1000 x the group's 30 letters + 2.
+  auto diags = load_fail(rule("as\\s+(impartial|fair|objective|unbiased){1000}ge"));
+  INFO(dump(diags));
+  REQUIRE(diags.size() == 1);
+  CHECK_THAT(diags[0].format(), Catch::StartsWith("t.yaml:8: rule a: pattern too large once its bounded repeats "
+                                                  "are unrolled (about 30005 positions, limit 1000)"));
+  // Nested repeats multiply: 2 x 10 x 100 = 2,000.
+  CHECK(load_fail(rule("((ab){10}){100}")).size() == 1);
+  // Allowed: bounded repeats of one character or class (Hyperscan's repeat
+  // engine), small group repeats, and braces that are no quantifier.
+  for (const char* ok : {"a.{0,80}b", "\\w{5000}", "[a-z]{2,3000}", "(ab|cd){3,5}", "x{", "a{,5}", "\\{1000}",
+                         "[{]1000}", "(impartial|fair|objective|unbiased){25}"}) {
+    INFO(ok);
+    CHECK(RuleSet::load_text(rule(ok), "t.yaml", nullptr).ok());
+  }
+}
+
 TEST_CASE("every problem in a file is reported, sorted by line", "[match][diag]") {
   const std::string yaml =
       "rules:\n"                        // 1
