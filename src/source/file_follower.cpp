@@ -155,6 +155,23 @@ struct FileFollower::Impl {
   std::deque<InodeKey> forgotten_order;
   size_t forgotten_cap = 0;
   std::unordered_set<InodeKey, InodeHash> refused;
+  // A followed path (not a glob) renamed by a watched directory's
+  // IN_MOVED_FROM, waiting for its IN_MOVED_TO (same cookie); and the new
+  // names of such renames, looked at by the next refresh. A file that lived
+  // at the path only between two refreshes (a writer recreated the path
+  // after a rotation, then logrotate's `create` moved it aside to
+  // `<name>-<date>.backup`) is found under its new name and read.
+  struct MovedFrom {
+    uint32_t cookie = 0;
+    std::string followed;
+  };
+  struct RenamedAway {
+    std::string now_at;
+    std::string followed;
+  };
+  static constexpr size_t kMaxMoves = 64;
+  std::deque<MovedFrom> moved_from;
+  std::deque<RenamedAway> renamed_away;
   FollowerCounters ctr;
 
   mutable std::mutex snap_mu;  // guards the snapshots below
@@ -553,6 +570,39 @@ struct FileFollower::Impl {
     }
   }
 
+  // A file renamed away from a followed path that we never opened (it was
+  // there only between two refreshes): everything in it was written to the
+  // followed path, so it is read from 0 as a rotated file. Known inodes are
+  // the ordinary rotation (the refresh notices it); a file finished or
+  // forgotten is not read again.
+  void discover_renamed(const RenamedAway& r, Clock::time_point now) {
+    struct stat st {};
+    if (::stat(r.now_at.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // gone again: nothing to read
+    const InodeKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+    if (find_inode(key.first, key.second) || forgotten.count(key)) return;
+    int fd = open_ro(r.now_at);
+    if (fd < 0) {
+      ++ctr.open_errors;
+      return;
+    }
+    Entry n;
+    n.path = r.followed;
+    n.fd = fd;
+    if (!load_head(n)) {
+      ::close(fd);
+      ++ctr.open_errors;
+      return;
+    }
+    n.last_size = static_cast<uint64_t>(st.st_size);
+    n.rotated = true;
+    n.confirmed = true;  // renamed from the followed path: never a copytruncate copy
+    if (Entry* e = add_entry(std::move(n))) {
+      e->last_growth = now;
+      ++ctr.files_opened;
+      ++ctr.rotations;
+    }
+  }
+
   // The copy of a truncated file (identified by `old`/`old_head`, read up to
   // `off`) in `dir`: finish it from `off`. Not found: remember the identity,
   // so a copy appearing later is recognised. `self` is the truncated file.
@@ -674,6 +724,10 @@ struct FileFollower::Impl {
     if (restore_pending) {
       restore_pending = false;
       restore_rotated(now);
+    }
+    while (!renamed_away.empty()) {
+      discover_renamed(renamed_away.front(), now);
+      renamed_away.pop_front();
     }
     // Rotation: the followed path no longer names the open file.
     for (auto& e : entries) {
@@ -925,6 +979,7 @@ struct FileFollower::Impl {
         if (ev->mask & (IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |
                         IN_MOVE_SELF | IN_IGNORED | IN_Q_OVERFLOW))
           force_refresh = true;
+        if ((ev->mask & (IN_MOVED_FROM | IN_MOVED_TO)) && ev->len > 0) note_move(*ev);
         if (ev->mask & IN_IGNORED) {  // the directory went away: watch again when it returns
           for (size_t i = 0; i < watch_ids.size(); ++i)
             if (watch_ids[i] == ev->wd) {
@@ -936,6 +991,33 @@ struct FileFollower::Impl {
         p += sizeof(struct inotify_event) + ev->len;
       }
     }
+  }
+
+  // Pairs a watched directory's IN_MOVED_FROM of a followed path with its
+  // IN_MOVED_TO (same cookie): the file's new name, for discover_renamed.
+  // A rename to an unwatched directory has no IN_MOVED_TO: not found.
+  void note_move(const struct inotify_event& ev) {
+    const std::string* dir = nullptr;
+    for (size_t i = 0; i < watch_ids.size(); ++i)
+      if (watch_ids[i] == ev.wd) dir = &watched_dirs[i];
+    if (!dir) return;
+    const std::string name(ev.name);  // NUL-padded to ev.len
+    if (ev.mask & IN_MOVED_FROM) {
+      for (const auto& p : opt.patterns)
+        if (!has_glob_chars(p) && dir_of(p) == *dir && base_of(p) == name) {
+          moved_from.push_back({ev.cookie, p});
+          if (moved_from.size() > kMaxMoves) moved_from.pop_front();
+          return;
+        }
+      return;
+    }
+    for (auto it = moved_from.begin(); it != moved_from.end(); ++it)
+      if (it->cookie == ev.cookie) {
+        renamed_away.push_back({(*dir == "/" ? std::string() : *dir) + "/" + name, it->followed});
+        if (renamed_away.size() > kMaxMoves) renamed_away.pop_front();
+        moved_from.erase(it);
+        return;
+      }
   }
 
   Produce next(Chunk& out) {

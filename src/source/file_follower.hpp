@@ -13,6 +13,9 @@
 //   (several writers reopen at their own pace, so the old file may still
 //   grow). It is left once it is at EOF and has not grown for rotate_wait
 //   (and at most kMaxDraining such files are kept open). None is lost.
+//   A file renamed away from a followed path before we ever opened it (it
+//   was there only between two refreshes) is found under its new name
+//   through the directory's inotify rename events and read from 0.
 // - Order: when several files have unread lines (a restart after rotations,
 //   a glob that matches the rotated names), files seen rotated during this
 //   run are read first, then the least recently modified first (equal

@@ -138,6 +138,32 @@ TEST_CASE("rotation by rename + create: old file read to its end first, then the
   }
 }
 
+TEST_CASE("a file at the followed path only between two looks is found where it was renamed to (inotify)",
+          "[follower]") {
+  // logrotate `create`: rename app.jsonl -> app.jsonl.1; a writer recreates
+  // app.jsonl (O_CREAT) and writes before logrotate creates it, so logrotate
+  // moves that file aside to app.jsonl-<date>.backup and creates its own.
+  // All of it happens before the follower looks again; the middle file was
+  // never open, and its lines were written to the followed path.
+  TempDir d;
+  auto f = d.p / "app.jsonl";
+  append(f, "1\n");
+  FileFollower fol(opts(f.string(), /*inotify=*/true));
+  REQUIRE(fol.inotify_active());
+  CHECK(drain(fol) == "1\n");
+  fs::rename(f, d.p / "app.jsonl.1");
+  append(f, "2\n3\n");
+  fs::rename(f, d.p / "app.jsonl-2026120612.backup");
+  append(f, "4\n");
+  CHECK(lines_of(drain(fol, 200, 30)) == lines_of("2\n3\n4\n"));
+  CHECK(fol.counters().rotations == 2);
+  // Renames among rotated names (not from the followed path) read nothing.
+  fs::rename(d.p / "app.jsonl.1", d.p / "app.jsonl.2");
+  append(d.p / "other.jsonl", "5\n");
+  fs::rename(d.p / "other.jsonl", d.p / "other.jsonl.1");
+  CHECK(drain(fol, 40, 6).empty());
+}
+
 TEST_CASE("copytruncate: truncation noticed, unread tail recovered from the copy", "[follower]") {
   TempDir d;
   auto f = d.p / "app.jsonl";
