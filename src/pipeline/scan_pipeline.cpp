@@ -487,6 +487,10 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
     m.progress.lines.store(stats.lines, std::memory_order_relaxed);
     {
       std::lock_guard lk(m.mu);
+      // A mapped file that shrank after the reader had passed its end: this
+      // chunk (or an earlier one) read NULs; say so once, as an input error.
+      if (s.chunk.view && s.chunk.mapping->faulted() && s.chunk.mapping->claim_fault_report())
+        m.input_errors.push_back(s.chunk.mapping->fault_message());
       s.state = kFree;
     }
     m.in_flight.fetch_sub(1, std::memory_order_relaxed);

@@ -282,6 +282,7 @@ class MappedSource final : public ByteSource {
       }
       struct stat st {};
       if (map_->faulted() || (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < map_->size())) {
+        map_->claim_fault_report();  // reported here, not again by the pipeline
         error_ = name_ + ": the file shrank while it was read (from " + std::to_string(map_->size()) + " to " +
                  std::to_string(st.st_size) + " bytes: truncated or rotated?); its bytes past the new end " +
                  "were read as NUL bytes";
@@ -334,7 +335,7 @@ Result<std::unique_ptr<ByteSource>> open_input(const std::string& path) {
     while (k < 0 && errno == EINTR);
     if (k > 0 && detect_compression(magic, static_cast<size_t>(k)) == Compression::none) {
       std::string why;  // unmappable: read(2) below
-      if (auto map = MappedFile::map(fd, static_cast<uint64_t>(st.st_size), why))
+      if (auto map = MappedFile::map(fd, static_cast<uint64_t>(st.st_size), why, name))
         return std::unique_ptr<ByteSource>(std::make_unique<MappedSource>(fd, name, std::move(map)));
     }
   }

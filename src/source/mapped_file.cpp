@@ -75,7 +75,7 @@ bool mmap_disabled() {
   return v && *v && std::strcmp(v, "0") != 0;
 }
 
-std::shared_ptr<MappedFile> MappedFile::map(int fd, uint64_t size, std::string& err) {
+std::shared_ptr<MappedFile> MappedFile::map(int fd, uint64_t size, std::string& err, std::string name) {
   std::call_once(g_install_once, install_guard);
   if (!g_installed) {
     err = "cannot install the SIGBUS handler";
@@ -105,7 +105,7 @@ std::shared_ptr<MappedFile> MappedFile::map(int fd, uint64_t size, std::string& 
   s.faulted.store(false);
   s.end.store(reinterpret_cast<uintptr_t>(p) + span, std::memory_order_release);
   s.begin.store(reinterpret_cast<uintptr_t>(p), std::memory_order_release);
-  return std::shared_ptr<MappedFile>(new MappedFile(static_cast<const char*>(p), size, span, slot));
+  return std::shared_ptr<MappedFile>(new MappedFile(static_cast<const char*>(p), size, span, slot, std::move(name)));
 }
 
 MappedFile::~MappedFile() {
@@ -117,6 +117,11 @@ MappedFile::~MappedFile() {
 }
 
 bool MappedFile::faulted() const { return g_slots[slot_].faulted.load(std::memory_order_acquire); }
+
+std::string MappedFile::fault_message() const {
+  return name_ + ": the file shrank while it was read (from " + std::to_string(size_) +
+         " bytes: truncated or rotated?); its bytes past the new end were read as NUL bytes";
+}
 
 void MappedFile::populate(uint64_t off, uint64_t n) const {
   if (off >= span_) return;

@@ -11,6 +11,7 @@
 // reports the file as changed while read). Faults outside our mappings go to
 // the previous handler (or the default action).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,7 +23,8 @@ class MappedFile {
   // Maps [0, size) of fd (which stays owned by the caller). Returns null and
   // sets `err` when the file cannot be mapped (the caller falls back to
   // read(2)): size 0, mmap failure, or too many files mapped at once.
-  static std::shared_ptr<MappedFile> map(int fd, uint64_t size, std::string& err);
+  // `name` names the file in fault_message().
+  static std::shared_ptr<MappedFile> map(int fd, uint64_t size, std::string& err, std::string name = {});
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -35,6 +37,13 @@ class MappedFile {
   uint64_t readable() const { return span_; }
   // An access hit a page past the file's end (it shrank while mapped).
   bool faulted() const;
+  // The shrink is reported once, by whoever notices it first (the source at
+  // its end, or the pipeline when the chunks read as NULs come back):
+  // true for the first caller only.
+  bool claim_fault_report() const { return !fault_reported_.exchange(true); }
+  // "<name>: the file shrank while it was read ...".
+  std::string fault_message() const;
+  const std::string& name() const { return name_; }
   // Asks the kernel to map [off, off + n) now (one call instead of a page
   // fault per 64 KiB); a hint, failures ignored.
   void populate(uint64_t off, uint64_t n) const;
@@ -45,13 +54,15 @@ class MappedFile {
   void release(uint64_t upto) const;
 
  private:
-  MappedFile(const char* base, uint64_t size, uint64_t span, int slot)
-      : base_(base), size_(size), span_(span), slot_(slot) {}
+  MappedFile(const char* base, uint64_t size, uint64_t span, int slot, std::string name)
+      : base_(base), size_(size), span_(span), slot_(slot), name_(std::move(name)) {}
   const char* base_;
   uint64_t size_;
   uint64_t span_;
   int slot_;  // in the SIGBUS guard's table
+  std::string name_;
   mutable uint64_t released_ = 0;
+  mutable std::atomic<bool> fault_reported_{false};
 };
 
 // DISTILLSCAN_NO_MMAP=1 (or any non-empty value but "0"): read every input

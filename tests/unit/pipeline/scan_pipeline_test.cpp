@@ -4,10 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "match/rule_set.hpp"
 #include "pipeline/scan_pipeline.hpp"
+#include "source/chunk_producer.hpp"
+#include "source/mapped_file.hpp"
 
 using namespace ds;
 namespace fs = std::filesystem;
@@ -115,6 +118,57 @@ TEST_CASE("pipeline reports unreadable inputs and still processes the others", "
   REQUIRE(st.input_errors.size() == 1);
   REQUIRE(st.input_errors[0].find("/nonexistent/file.jsonl") != std::string::npos);
   REQUIRE(st.records == 1);
+}
+
+namespace {
+// Hands a mapped file over as one view chunk, then truncates the file, as if
+// it were truncated after the reader had passed its end but before a worker
+// parsed the chunk: the worker reads NULs (the SIGBUS guard) and only the
+// pipeline can tell.
+class TruncatedAfterReadProducer final : public ChunkProducer {
+ public:
+  explicit TruncatedAfterReadProducer(const fs::path& p) : path_(p) {}
+  ~TruncatedAfterReadProducer() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Produce next(Chunk& out) override {
+    if (done_) return Produce::end;
+    done_ = true;
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd_ >= 0);
+    std::string err;
+    auto map = MappedFile::map(fd_, fs::file_size(path_), err, path_.string());
+    REQUIRE(map);
+    map->populate(0, map->size());
+    out.view = map->data();
+    out.view_size = map->size();
+    out.mapping = map;
+    out.last_of_source = true;
+    REQUIRE(::truncate(path_.c_str(), 0) == 0);
+    return Produce::chunk;
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  bool done_ = false;
+};
+}  // namespace
+
+TEST_CASE("a mapped file truncated after the reader passed it is reported once", "[pipeline][mmap]") {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += record(i, "a", "hello " + std::to_string(i)) + "\n";
+  TempFile in(text);
+  PipelineOptions opt;
+  MemoryAlertSink sink;
+  ScanPipeline p(opt);
+  TruncatedAfterReadProducer prod(in.path);
+  RunStats st = p.run(prod, sink);
+  REQUIRE(st.input_errors.size() == 1);
+  CHECK(st.input_errors[0].find(in.path.string()) != std::string::npos);
+  CHECK(st.input_errors[0].find("shrank") != std::string::npos);
+  CHECK(st.records == 0);  // NULs, never the lost lines
+  CHECK(st.lines == st.records + st.errors.total());
 }
 
 TEST_CASE("over-long lines are counted, skipped whole, and neighbours survive", "[pipeline]") {
