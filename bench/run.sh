@@ -157,16 +157,17 @@ npat=$(wc -l <"$work/patterns.txt")
 ((npat > 0)) || die "no usable patterns"
 
 # ----------------------------------------------------------- measurement --
-# measure NAME CMD... : runs REPEAT times, keeps the fastest wall time (ms)
-# and its peak RSS (KiB) in $work/NAME.result; stdout of that run in
-# $work/NAME.out (and its --stats file in $work/NAME.stats).
+# measure NAME CMD... : runs REPEAT times, keeps the fastest wall time (ms),
+# its peak RSS (KiB) and its CPU time (user + system, ms) in
+# $work/NAME.result; stdout of that run in $work/NAME.out (and its --stats
+# file in $work/NAME.stats).
 measure() {
   local name=$1; shift
-  local best="" best_rss=0 i t0 t1 wall rss runs=$REPEAT
+  local best="" best_rss=0 best_cpu=0 i t0 t1 wall rss cpu runs=$REPEAT
   [[ $name != rg ]] || runs=$RG_REPEAT
   for ((i = 0; i < runs; i++)); do
     t0=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$work/$name.rss" "$@" >"$work/$name.try" 2>"$work/$name.err" || {
+    /usr/bin/time -f '%M %U %S' -o "$work/$name.rss" "$@" >"$work/$name.try" 2>"$work/$name.err" || {
       local rc=$?
       # rg exits 1 when nothing matched: not an error here; 124 = timed out.
       if [[ $name == rg && $rc -eq 124 ]]; then echo "timeout 0" >"$work/$name.result"; return 0; fi
@@ -174,14 +175,34 @@ measure() {
     }
     t1=$(date +%s%N)
     wall=$(((t1 - t0) / 1000000))  # ms
-    rss=$(tail -1 "$work/$name.rss")
+    read -r rss cpu < <(tail -1 "$work/$name.rss" | awk '{ printf "%d %d\n", $1, ($2 + $3) * 1000 }')
     if [[ -z $best || $wall -lt $best ]]; then
-      best=$wall best_rss=$rss
+      best=$wall best_rss=$rss best_cpu=$cpu
       cp "$work/$name.try" "$work/$name.out"
       [[ ! -f $work/stats.json ]] || cp "$work/stats.json" "$work/$name.stats"
     fi
   done
-  echo "$best $best_rss" >"$work/$name.result"
+  echo "$best $best_rss $best_cpu" >"$work/$name.result"
+}
+
+# measure_pair NAME CMD... : two copies of CMD started together, REPEAT
+# times; the fastest wall time (ms) until both have exited, in
+# $work/NAME.result. Against one copy's time it shows how much throughput
+# two independent processes get on this machine (its real 2-core ceiling).
+measure_pair() {
+  local name=$1; shift
+  local best="" i t0 t1 wall p1 p2
+  for ((i = 0; i < REPEAT; i++)); do
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>"$work/$name.err1" & p1=$!
+    "$@" >/dev/null 2>"$work/$name.err2" & p2=$!
+    wait "$p1" || { cat "$work/$name.err1" >&2; die "$name failed"; }
+    wait "$p2" || { cat "$work/$name.err2" >&2; die "$name failed"; }
+    t1=$(date +%s%N)
+    wall=$(((t1 - t0) / 1000000))
+    if [[ -z $best || $wall -lt $best ]]; then best=$wall; fi
+  done
+  echo "$best" >"$work/$name.result"
 }
 
 json_num() { tr -d ' \n' <"$2" | sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" | head -1; }
@@ -189,29 +210,35 @@ mbs() { awk -v b="$bytes" -v ms="$1" 'BEGIN { printf "%.1f", b / 1e6 / (ms / 100
 per_s() { awk -v n="$2" -v ms="$1" 'BEGIN { printf "%.0f", n / (ms / 1000) }'; }
 secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 mib() { echo $(($1 / 1024)); }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 note "bare parse (dom)"
 measure bare_dom "$bare" --dom --line-stats "$corpus"
-read -r dom_ms dom_rss <"$work/bare_dom.result"
+read -r dom_ms dom_rss _ <"$work/bare_dom.result"
 lines=$(json_num lines "$work/bare_dom.out")
 invalid=$(json_num invalid "$work/bare_dom.out")
 note "bare parse (ondemand)"
 measure bare_od "$bare" --ondemand "$corpus"
-read -r od_ms od_rss <"$work/bare_od.result"
+read -r od_ms od_rss _ <"$work/bare_od.result"
+note "bare parse (dom), two copies at once"
+measure_pair bare_pair "$bare" --dom "$corpus"
+read -r pair_ms <"$work/bare_pair.result"
 
 rows=()
 rows+=("| bare simdjson DOM parse | 1 | $(secs "$dom_ms") | $(mbs "$dom_ms") | $(per_s "$dom_ms" "$lines") | $(mib "$dom_rss") | baseline; every line parsed |")
 rows+=("| bare simdjson On Demand, every value | 1 | $(secs "$od_ms") | $(mbs "$od_ms") | $(per_s "$od_ms" "$lines") | $(mib "$od_rss") | |")
+rows+=("| bare simdjson DOM parse, two copies at once | 2 × 1 | $(secs "$pair_ms") | $(awk -v b="$bytes" -v ms="$pair_ms" 'BEGIN { printf "%.1f", 2 * b / 1e6 / (ms / 1000) }') | - | - | MB/s of both together: the machine's 2-core ceiling |")
 
-declare -A scan_ms
+declare -A scan_ms scan_cpu
 if ((have_ds)); then
   for j in $THREADS; do
     note "distillscan scan -j $j"
     rm -f "$work/stats.json"
     # shellcheck disable=SC2086
     measure "scan_j$j" "$ds" scan -j "$j" -o /dev/null --stats "$work/stats.json" $SCAN_ARGS "$corpus"
-    read -r ms rss <"$work/scan_j$j.result"
+    read -r ms rss cpu <"$work/scan_j$j.result"
     scan_ms[$j]=$ms
+    scan_cpu[$j]=$cpu
     st="$work/scan_j$j.stats"
     inner=""
     if [[ -f $st ]]; then
@@ -219,13 +246,14 @@ if ((have_ds)); then
       inner="stats: lines $sl, records $sr, ${ss}s inside"
       [[ -z $sl || $sl == "$lines" ]] || inner="$inner (LINE COUNT DIFFERS from bare parse: $lines)"
     fi
+    inner="${inner:+$inner; }CPU $(secs "$cpu") s = $(ratio "$cpu" "$ms") cores busy"
     rows+=("| distillscan scan -j $j | $j | $(secs "$ms") | $(mbs "$ms") | $(per_s "$ms" "$lines") | $(mib "$rss") | $inner |")
   done
 fi
 
 note "ripgrep ($npat patterns; may take minutes)"
 measure rg timeout "$RG_TIMEOUT" rg --no-config -c -i -f "$work/patterns.txt" "$corpus"
-read -r rg_ms rg_rss <"$work/rg.result"
+read -r rg_ms rg_rss _ <"$work/rg.result"
 if [[ $rg_ms == timeout ]]; then
   rows+=("| rg -c -i -f patterns.txt | 1 | > $RG_TIMEOUT | < $(awk -v b="$bytes" -v s="$RG_TIMEOUT" 'BEGIN { printf "%.1f", b / 1e6 / s }') | - | - | $npat patterns; stopped after RG_TIMEOUT=$RG_TIMEOUT s |")
 else
@@ -235,7 +263,6 @@ fi
 [[ -z $gen_row ]] || rows+=("$gen_row")
 
 # ---------------------------------------------------------------- report --
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -267,6 +294,15 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
       r2=$(ratio "${scan_ms[1]}" "${scan_ms[2]}")
       ok2=$(awk -v r="$r2" 'BEGIN { print (r >= 1.7) ? "meets" : "BELOW" }')
       echo "- scan -j 2 / scan -j 1 (throughput): **$r2** ($ok2 the 1.7 target)"
+      # The most -j 2 can gain: two cores' worth of this machine (two
+      # independent bare parses at once) over all the CPU time the -j 1 run
+      # needed (its worker plus the reader, shard and collector threads that
+      # already run beside it on the second core).
+      ceil=$(awk -v one="$dom_ms" -v two="$pair_ms" 'BEGIN { printf "%.2f", 2 * one / two }')
+      bound=$(awk -v c="$ceil" -v w="${scan_ms[1]}" -v cpu="${scan_cpu[1]}" 'BEGIN { printf "%.2f", c * w / cpu }')
+      echo "- context: two bare parses at once get **$ceil×** one's throughput here (the 2-core ceiling);" \
+           "scan -j 1 kept $(ratio "${scan_cpu[1]}" "${scan_ms[1]}") cores busy, so -j 2 / -j 1 can reach at most" \
+           "$ceil × $(secs "${scan_ms[1]}") s / $(secs "${scan_cpu[1]}") s CPU = **$bound** on this machine"
     fi
   else
     echo "- distillscan not built: no scan ratios"
