@@ -585,6 +585,7 @@ int run_consume(const ConsumeArgs& args) {
       -> Result<std::unique_ptr<LiveSource>> {
     ko.chunk_bytes = cfg.framer.chunk_bytes;
     ko.max_line_bytes = cfg.framer.max_line_bytes;
+    ko.max_handover_keys = std::max<uint64_t>(1024, cfg.detector.max_accounts);  // as the exchange's account set
     auto live = std::make_unique<KafkaLive>(nullptr, ko.topic);
     if (exchange && cfg.detector.cluster.enabled) {
       ClusterExchangeOptions xo;

@@ -68,9 +68,9 @@ struct KafkaSource::Impl {
   // and the sequence number of the chunk next() is filling (a rebalance runs
   // inside its consumer poll).
   std::vector<std::unordered_set<uint64_t>> keys;
+  uint64_t keys_total = 0;  // sum of keys[p].size() (capped by opt.max_handover_keys)
   uint64_t filling_seq = 0;
   bool filling_nonempty = false;
-  static constexpr size_t kMaxKeysPerPartition = 1u << 20;
   std::chrono::steady_clock::time_point last_status{};
 
   // Snapshots for other threads.
@@ -151,6 +151,7 @@ struct KafkaSource::Impl {
         for (size_t p = 0; p < keys.size(); ++p) {
           if (assigned[p] || keys[p].empty()) continue;
           lost.insert(lost.end(), keys[p].begin(), keys[p].end());
+          keys_total -= keys[p].size();
           std::unordered_set<uint64_t>().swap(keys[p]);
         }
         // Chunks before the one being filled (and that one, if it holds records) may carry them.
@@ -336,12 +337,21 @@ Produce KafkaSource::next(Chunk& out) {
     }
     const bool replay = m.replay_end[p] >= 0 && msg->offset < m.replay_end[p];
     if (m.handover && msg->key_len > 0) {
-      auto& ks = m.keys[p];
-      if (ks.size() >= Impl::kMaxKeysPerPartition) {  // bounded: a handover then misses some accounts
-        m.local.handover_keys_dropped += ks.size();
-        ks.clear();
+      const uint64_t key = hash_str(std::string_view(static_cast<const char*>(msg->key), msg->key_len));
+      if (m.keys[p].count(key) == 0) {
+        if (m.keys_total >= std::max<uint64_t>(1, m.opt.max_handover_keys)) {
+          // Bounded: forget the largest partition's keys (a handover of it
+          // then misses those accounts; the rebuild covers them).
+          size_t big = p;
+          for (size_t q = 0; q < m.keys.size(); ++q)
+            if (m.keys[q].size() > m.keys[big].size()) big = q;
+          m.local.handover_keys_dropped += m.keys[big].size();
+          m.keys_total -= m.keys[big].size();
+          std::unordered_set<uint64_t>().swap(m.keys[big]);
+        }
+        m.keys[p].insert(key);
+        ++m.keys_total;
       }
-      ks.insert(hash_str(std::string_view(static_cast<const char*>(msg->key), msg->key_len)));
     }
     const size_t len = msg->len;
     const char* data = static_cast<const char*>(msg->payload);

@@ -49,6 +49,11 @@ struct KafkaOptions {
   std::chrono::milliseconds idle_return{100};  // next() returns idle after this long without messages
   std::chrono::milliseconds linger{20};        // a partly filled chunk is handed over after this long without messages
   uint32_t max_partitions = 4096;              // positions are tracked for partitions [0, max)
+  // With a handover ledger: message keys (accounts) remembered over all
+  // partitions, so an account can be disowned when its partition goes. At
+  // the cap the largest partition's set is forgotten (counted in
+  // handover_keys_dropped; those accounts then fall back to the rebuild).
+  uint64_t max_handover_keys = 1u << 20;
 };
 
 // Where to start a newly assigned partition. Offsets < 0 mean unknown.
