@@ -299,7 +299,7 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
       # needed (its worker plus the reader, shard and collector threads that
       # already run beside it on the second core).
       ceil=$(awk -v one="$dom_ms" -v two="$pair_ms" 'BEGIN { printf "%.2f", 2 * one / two }')
-      bound=$(awk -v c="$ceil" -v w="${scan_ms[1]}" -v cpu="${scan_cpu[1]}" 'BEGIN { printf "%.2f", c * w / cpu }')
+      bound=$(awk -v c="$ceil" -v w="${scan_ms[1]}" -v cpu="${scan_cpu[1]}" 'BEGIN { if (cpu > 0) printf "%.2f", c * w / cpu; else printf "n/a" }')
       echo "- context: two bare parses at once get **$ceil×** one's throughput here (the 2-core ceiling);" \
            "scan -j 1 kept $(ratio "${scan_cpu[1]}" "${scan_ms[1]}") cores busy, so -j 2 / -j 1 can reach at most" \
            "$ceil × $(secs "${scan_ms[1]}") s / $(secs "${scan_cpu[1]}") s CPU = **$bound** on this machine"
