@@ -413,6 +413,14 @@ struct FileFollower::Impl {
     return true;
   }
 
+  void erase_entry(const Entry* e) {
+    for (auto it = entries.begin(); it != entries.end(); ++it)
+      if (&*it == e) {
+        entries.erase(it);
+        return;
+      }
+  }
+
   void discover(const std::string& path, Clock::time_point now) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
@@ -420,11 +428,7 @@ struct FileFollower::Impl {
     if (Entry* e = find_inode(key.first, key.second)) {
       if (!e->done) return;
       if (recheck_finished(*e, path, st, now)) return;
-      for (auto it = entries.begin(); it != entries.end(); ++it)
-        if (&*it == e) {
-          entries.erase(it);
-          break;
-        }
+      erase_entry(e);
     }
     Entry n;
     n.path = path;
@@ -579,11 +583,25 @@ struct FileFollower::Impl {
     struct stat st {};
     if (::stat(r.now_at.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // gone again: nothing to read
     const InodeKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
-    if (find_inode(key.first, key.second) || forgotten.count(key)) return;
+    // A known inode is the ordinary rotation (open) or a finished file --
+    // unless the inode was freed and reused (ext4 hands a freed inode out
+    // again at once: logrotate deletes the oldest rotated file, the writer
+    // recreates the path): other first bytes mean a new file, as in discover().
+    if (Entry* e = find_inode(key.first, key.second)) {
+      if (!e->done || recheck_finished(*e, r.now_at, st, now)) return;
+      erase_entry(e);
+    }
     int fd = open_ro(r.now_at);
     if (fd < 0) {
       ++ctr.open_errors;
       return;
+    }
+    if (auto f = forgotten.find(key); f != forgotten.end()) {
+      if (fingerprint_matches(fd, f->second.id)) {  // the forgotten file itself: not read again
+        ::close(fd);
+        return;
+      }
+      drop_forgotten(key);
     }
     Entry n;
     n.path = r.followed;
@@ -997,20 +1015,22 @@ struct FileFollower::Impl {
   // IN_MOVED_TO (same cookie): the file's new name, for discover_renamed.
   // A rename to an unwatched directory has no IN_MOVED_TO: not found.
   void note_move(const struct inotify_event& ev) {
-    const std::string* dir = nullptr;
-    for (size_t i = 0; i < watch_ids.size(); ++i)
-      if (watch_ids[i] == ev.wd) dir = &watched_dirs[i];
-    if (!dir) return;
+    // Several spellings of one directory (`logs`, `./logs`) share a watch
+    // descriptor: every one of them is checked.
     const std::string name(ev.name);  // NUL-padded to ev.len
-    if (ev.mask & IN_MOVED_FROM) {
+    const std::string* dir = nullptr;
+    for (size_t i = 0; i < watch_ids.size(); ++i) {
+      if (watch_ids[i] != ev.wd) continue;
+      dir = &watched_dirs[i];
+      if (!(ev.mask & IN_MOVED_FROM)) break;
       for (const auto& p : opt.patterns)
         if (!has_glob_chars(p) && dir_of(p) == *dir && base_of(p) == name) {
           moved_from.push_back({ev.cookie, p});
           if (moved_from.size() > kMaxMoves) moved_from.pop_front();
           return;
         }
-      return;
     }
+    if (!dir || !(ev.mask & IN_MOVED_TO)) return;
     for (auto it = moved_from.begin(); it != moved_from.end(); ++it)
       if (it->cookie == ev.cookie) {
         renamed_away.push_back({(*dir == "/" ? std::string() : *dir) + "/" + name, it->followed});

@@ -164,6 +164,42 @@ TEST_CASE("a file at the followed path only between two looks is found where it 
   CHECK(drain(fol, 40, 6).empty());
 }
 
+TEST_CASE("renamed away before a look: a reused inode is a new file; directory aliases share a watch",
+          "[follower]") {
+  SECTION("the inode of a finished file comes back with other content, then is renamed away") {
+    // ext4 hands a freed inode out again at once: logrotate deletes the
+    // oldest rotated file, the writer recreates the path with that inode.
+    // Simulated with the finished file itself rewritten in place.
+    TempDir d;
+    auto f = d.p / "app.jsonl";
+    append(f, "{\"c\":1}\n");
+    FileFollower fol(opts(f.string(), /*inotify=*/true));
+    CHECK(drain(fol) == "{\"c\":1}\n");
+    fs::rename(f, d.p / "app.jsonl.1");
+    append(f, "{\"c\":2}\n");
+    CHECK(drain(fol, 200, 30) == "{\"c\":2}\n");  // app.jsonl.1 is finished after rotate_wait
+    { std::ofstream o(d.p / "app.jsonl.1", std::ios::binary | std::ios::trunc); o << "{\"c\":3}\n"; }
+    fs::rename(d.p / "app.jsonl.1", f);  // the old inode back at the path, other content
+    fs::rename(f, d.p / "app.jsonl-2026120612.backup");
+    append(f, "{\"c\":4}\n");
+    CHECK(lines_of(drain(fol, 200, 30)) == lines_of("{\"c\":3}\n{\"c\":4}\n"));
+  }
+  SECTION("two spellings of the followed directory") {
+    TempDir d;
+    auto f = d.p / "app.jsonl";
+    FollowerOptions o = opts(f.string(), /*inotify=*/true);
+    o.patterns.push_back(d.p.string() + "/./other.jsonl");  // same directory, same watch descriptor
+    append(f, "1\n");
+    FileFollower fol(o);
+    CHECK(drain(fol) == "1\n");
+    fs::rename(f, d.p / "app.jsonl.1");
+    append(f, "2\n");
+    fs::rename(f, d.p / "app.jsonl-2026120612.backup");
+    append(f, "3\n");
+    CHECK(lines_of(drain(fol, 200, 30)) == lines_of("2\n3\n"));
+  }
+}
+
 TEST_CASE("copytruncate: truncation noticed, unread tail recovered from the copy", "[follower]") {
   TempDir d;
   auto f = d.p / "app.jsonl";
