@@ -281,11 +281,14 @@ class MappedSource final : public ByteSource {
         return -1;
       }
       struct stat st {};
-      if (map_->faulted() || (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < map_->size())) {
-        map_->claim_fault_report();  // reported here, not again by the pipeline
+      const bool have_size = ::fstat(fd_, &st) == 0;
+      if (map_->faulted() || (have_size && static_cast<uint64_t>(st.st_size) < map_->size())) {
+        // Reported once: the pipeline may have reported it already, when a
+        // worker met the missing pages before the reader got here.
+        if (!map_->claim_fault_report()) return 0;
         error_ = name_ + ": the file shrank while it was read (from " + std::to_string(map_->size()) + " to " +
-                 std::to_string(st.st_size) + " bytes: truncated or rotated?); its bytes past the new end " +
-                 "were read as NUL bytes";
+                 (have_size ? std::to_string(st.st_size) : std::string("?")) +
+                 " bytes: truncated or rotated?); its bytes past the new end were read as NUL bytes";
         return -1;
       }
       return 0;

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,7 +120,10 @@ MappedFile::~MappedFile() {
 bool MappedFile::faulted() const { return g_slots[slot_].faulted.load(std::memory_order_acquire); }
 
 std::string MappedFile::fault_message() const {
-  return name_ + ": the file shrank while it was read (from " + std::to_string(size_) +
+  std::string now = "?";
+  struct stat st {};
+  if (!name_.empty() && ::stat(name_.c_str(), &st) == 0) now = std::to_string(st.st_size);
+  return name_ + ": the file shrank while it was read (from " + std::to_string(size_) + " to " + now +
          " bytes: truncated or rotated?); its bytes past the new end were read as NUL bytes";
 }
 

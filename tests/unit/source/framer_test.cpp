@@ -621,6 +621,27 @@ TEST_CASE("framer: a mapped file truncated while framed is reported, not a crash
   while (framer.next(c)) ++chunks;
   CHECK(framer.failed());
   CHECK(framer.error().find("shrank") != std::string::npos);
+  CHECK(framer.error().find(" to 8192 bytes") != std::string::npos);  // the size it has now
   CHECK(first == input.substr(0, first.size()));
   CHECK(chunks >= 1);
+}
+
+TEST_CASE("framer: a shrink the pipeline reported already is not reported again", "[framer][mmap]") {
+  std::string input;
+  for (int i = 0; i < 40000; ++i) input += "{\"line\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxx\"}\n";
+  TempFile f(input);
+  auto src = open_path(f.path, false);
+  REQUIRE(src->mapping());
+  auto map = src->mapping();
+  ds::Framer framer(*src, {64 << 10, 1 << 20}, 0);
+  ds::Chunk c;
+  REQUIRE(framer.next(c));
+  REQUIRE(::truncate(f.path.c_str(), 8192) == 0);
+  CHECK(map->data()[map->size() - 2] == '\0');  // a worker meets the missing pages...
+  REQUIRE(map->faulted());
+  REQUIRE(map->claim_fault_report());  // ...and the pipeline's collector reports the file
+  while (framer.next(c)) {
+  }
+  CHECK_FALSE(framer.failed());  // the reader then says nothing more
+  CHECK_FALSE(map->claim_fault_report());
 }
