@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -585,7 +586,9 @@ int run_consume(const ConsumeArgs& args) {
       -> Result<std::unique_ptr<LiveSource>> {
     ko.chunk_bytes = cfg.framer.chunk_bytes;
     ko.max_line_bytes = cfg.framer.max_line_bytes;
-    ko.max_handover_keys = std::max<uint64_t>(1024, cfg.detector.max_accounts);  // as the exchange's account set
+    // As the exchange's account set, but at most 2^22 keys (~170 MB): the
+    // config accepts max_accounts up to 1e9, and these keys outlive evictions.
+    ko.max_handover_keys = std::clamp<uint64_t>(cfg.detector.max_accounts, 1024, uint64_t{1} << 22);
     auto live = std::make_unique<KafkaLive>(nullptr, ko.topic);
     if (exchange && cfg.detector.cluster.enabled) {
       ClusterExchangeOptions xo;
