@@ -377,6 +377,7 @@ class KafkaLive final : public LiveSource {
     t.kafka_replayed_messages = c.replayed_messages;
     t.kafka_commit_failures = c.commit_failures;
     t.kafka_handover_keys_dropped = c.handover_keys_dropped;
+    t.kafka_handover_keys = c.handover_keys;
     if (exchange_) {
       const auto x = exchange_->snapshot();
       t.cluster_exchange = true;
@@ -470,6 +471,7 @@ class KafkaLive final : public LiveSource {
     o += ",\"rebalances\":" + std::to_string(c.rebalances);
     o += ",\"partitions_rebuilt\":" + std::to_string(c.partitions_rebuilt);
     o += ",\"handover_keys_dropped\":" + std::to_string(c.handover_keys_dropped);
+    o += ",\"handover_keys\":" + std::to_string(c.handover_keys);
     o += ",\"oversized_messages\":" + std::to_string(c.oversized_messages);
     o += ",\"consumer_errors\":" + std::to_string(c.consumer_errors);
     o += ",\"commits\":" + std::to_string(c.commits);

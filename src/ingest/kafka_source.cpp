@@ -194,6 +194,7 @@ struct KafkaSource::Impl {
       }
       st.push_back(s);
     }
+    local.handover_keys = keys_total;
     std::lock_guard lk(snap_mu);
     snap_status = std::move(st);
     counters = local;

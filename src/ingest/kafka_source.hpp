@@ -89,6 +89,9 @@ struct KafkaCounters {
   // Per-partition sets of message keys (accounts) kept for handovers that
   // were cleared at their cap (a later handover then misses those accounts).
   uint64_t handover_keys_dropped = 0;
+  // Message keys remembered now over all partitions (capped by
+  // KafkaOptions::max_handover_keys). A gauge, not a counter.
+  uint64_t handover_keys = 0;
 };
 
 class KafkaSource final : public ChunkProducer {

@@ -311,8 +311,12 @@ struct Metrics::Impl : prometheus::Collectable {
       counter("distillscan_kafka_commit_failures_total", "Offset commits that failed (retried at the next checkpoint).",
               static_cast<double>(t.kafka_commit_failures));
       counter("distillscan_kafka_handover_keys_dropped_total",
-              "Accounts forgotten when a partition's key set reached its cap (2^20); a handover then misses them.",
+              "Accounts forgotten when the handover key sets reached their cap (limits.max_accounts, at most 2^22); "
+              "a handover then misses them.",
               static_cast<double>(t.kafka_handover_keys_dropped));
+      gauge("distillscan_kafka_handover_keys",
+            "Message keys (accounts) remembered over all partitions to hand accounts over in a rebalance, now.",
+            static_cast<double>(t.kafka_handover_keys));
     }
     if (t.cluster_exchange) {  // consume --cluster-topic (src/ingest/cluster_exchange.hpp)
       counter("distillscan_cluster_exchange_records_published_total",

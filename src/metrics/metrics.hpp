@@ -76,6 +76,7 @@ struct TailStatus {
   uint64_t kafka_replayed_messages = 0;
   uint64_t kafka_commit_failures = 0;
   uint64_t kafka_handover_keys_dropped = 0;
+  uint64_t kafka_handover_keys = 0;
   bool cluster_exchange = false;  // consume --cluster-topic (src/ingest/cluster_exchange.hpp)
   uint64_t xc_records_published = 0;
   uint64_t xc_records_received = 0;
