@@ -413,6 +413,25 @@ struct FileFollower::Impl {
     return true;
   }
 
+  // Opens `path` (stat'ed as `st`) into `n`: descriptor, identity, first
+  // bytes, size. A failure is counted and leaves `n` without a descriptor.
+  bool open_into(Entry& n, const std::string& path, const struct stat& st) {
+    const int fd = open_ro(path);
+    if (fd < 0) {
+      ++ctr.open_errors;
+      return false;
+    }
+    n.fd = fd;
+    if (!load_head(n)) {
+      ::close(fd);
+      n.fd = -1;
+      ++ctr.open_errors;
+      return false;
+    }
+    n.last_size = static_cast<uint64_t>(st.st_size);
+    return true;
+  }
+
   void erase_entry(const Entry* e) {
     for (auto it = entries.begin(); it != entries.end(); ++it)
       if (&*it == e) {
@@ -458,18 +477,8 @@ struct FileFollower::Impl {
       ::close(fd);
       drop_forgotten(key);  // inode reused: a new file
     }
-    int fd = open_ro(path);
-    if (fd < 0) {
-      ++ctr.open_errors;
-      return;
-    }
-    n.fd = fd;
-    if (!load_head(n)) {
-      ::close(fd);
-      ++ctr.open_errors;
-      return;
-    }
-    n.last_size = static_cast<uint64_t>(st.st_size);
+    if (!open_into(n, path, st)) return;
+    const int fd = n.fd;
     n.confirmed = false;
     // Resume from a checkpoint?
     for (auto it = pending_restore.begin(); it != pending_restore.end(); ++it) {
@@ -591,27 +600,16 @@ struct FileFollower::Impl {
       if (!e->done || recheck_finished(*e, r.now_at, st, now)) return;
       erase_entry(e);
     }
-    int fd = open_ro(r.now_at);
-    if (fd < 0) {
-      ++ctr.open_errors;
-      return;
-    }
     if (auto f = forgotten.find(key); f != forgotten.end()) {
-      if (fingerprint_matches(fd, f->second.id)) {  // the forgotten file itself: not read again
-        ::close(fd);
-        return;
-      }
+      const int fd = open_ro(r.now_at);
+      const bool same = fd >= 0 && fingerprint_matches(fd, f->second.id);
+      if (fd >= 0) ::close(fd);
+      if (same) return;  // the forgotten file itself: not read again
       drop_forgotten(key);
     }
     Entry n;
     n.path = r.followed;
-    n.fd = fd;
-    if (!load_head(n)) {
-      ::close(fd);
-      ++ctr.open_errors;
-      return;
-    }
-    n.last_size = static_cast<uint64_t>(st.st_size);
+    if (!open_into(n, r.now_at, st)) return;
     n.rotated = true;
     n.confirmed = true;  // renamed from the followed path: never a copytruncate copy
     if (Entry* e = add_entry(std::move(n))) {
