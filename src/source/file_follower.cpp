@@ -585,9 +585,9 @@ struct FileFollower::Impl {
 
   // A file renamed away from a followed path that we never opened (it was
   // there only between two refreshes): everything in it was written to the
-  // followed path, so it is read from 0 as a rotated file. Known inodes are
-  // the ordinary rotation (the refresh notices it); a file finished or
-  // forgotten is not read again.
+  // followed path, so it is read from 0 as a rotated file. An open file's
+  // inode is the ordinary rotation (the refresh notices it); a finished or
+  // forgotten file is not read again (a finished one that grew is read on).
   void discover_renamed(const RenamedAway& r, Clock::time_point now) {
     struct stat st {};
     if (::stat(r.now_at.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // gone again: nothing to read
