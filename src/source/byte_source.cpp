@@ -51,7 +51,18 @@ class RawInput {
       ssize_t r = ::read(fd_, dst, std::min(n, size_t{SSIZE_MAX}));
       if (r >= 0) {
         raw_read_ += static_cast<uint64_t>(r);
-        if (r == 0) eof_ = true;
+        if (r == 0) {
+          eof_ = true;
+          // A file we opened ends before the size it had then: truncated
+          // (or replaced) while read; the rest of the original is lost.
+          if (owned_ && raw_read_ < size_) {
+            struct stat st {};
+            const std::string now = ::fstat(fd_, &st) == 0 ? std::to_string(st.st_size) : std::string("?");
+            error_ = name_ + ": the file shrank while it was read (from " + std::to_string(size_) + " to " + now +
+                     " bytes: truncated or rotated?); it ended after " + std::to_string(raw_read_) + " bytes";
+            return -1;
+          }
+        }
         return static_cast<long>(r);
       }
       if (errno == EINTR) continue;

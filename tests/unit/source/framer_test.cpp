@@ -626,6 +626,24 @@ TEST_CASE("framer: a mapped file truncated while framed is reported, not a crash
   CHECK(chunks >= 1);
 }
 
+TEST_CASE("framer: a file truncated while read with read(2) is reported, not silently short", "[framer]") {
+  std::string input;
+  for (int i = 0; i < 200000; ++i) input += "{\"line\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxx\"}\n";
+  TempFile f(input);  // ~7.6 MB: more than one read
+  auto src = open_path(f.path, true);
+  REQUIRE_FALSE(src->mapping());
+  ds::Framer framer(*src, {64 << 10, 1 << 20}, 0);
+  ds::Chunk c;
+  REQUIRE(framer.next(c));
+  REQUIRE(::truncate(f.path.c_str(), 8192) == 0);
+  uint64_t got = c.size();
+  while (framer.next(c)) got += c.size();
+  CHECK(got < input.size());
+  CHECK(framer.failed());
+  CHECK(framer.error().find("shrank") != std::string::npos);
+  CHECK(framer.error().find(" to 8192 bytes") != std::string::npos);
+}
+
 TEST_CASE("framer: a shrink the pipeline reported already is not reported again", "[framer][mmap]") {
   std::string input;
   for (int i = 0; i < 40000; ++i) input += "{\"line\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxx\"}\n";
