@@ -702,6 +702,23 @@ struct FileFollower::Impl {
     recover_copy(dir_of(e.path), old, old_head, off, e.id, now);
   }
 
+  // A file's known first bytes (its fingerprint) grow with it up to
+  // kFingerprintBytes, before any line beyond them is handed over: when a
+  // truncation is noticed, the copy is looked for by the bytes that were
+  // read. (A truncation noticed while the file was empty leaves an empty
+  // fingerprint; lines read after it and copied by the next copytruncate
+  // would otherwise not be tied to that copy, which was then read again.)
+  // Returns false when the file no longer starts with the known bytes.
+  // `size` below the offset is a truncation the caller sees: the bytes are
+  // left as they were, for finding its copy.
+  bool grow_head(Entry& e, uint64_t size) {
+    const bool short_head = e.id.fp_len < kFingerprintBytes || e.head.size() != e.id.fp_len;
+    if (!short_head || size < e.offset || (size <= e.id.fp_len && e.head.size() == e.id.fp_len)) return true;
+    if (!fingerprint_matches(e.fd, e.id)) return false;
+    load_head(e);
+    return true;
+  }
+
   void reset_after_truncate(Entry& e) {
     e.offset = 0;
     e.skipping = false;
@@ -777,11 +794,8 @@ struct FileFollower::Impl {
         on_truncated(e, now);  // may append to `entries` (a list: iteration stays valid)
         continue;
       }
-      if (e.id.fp_len < kFingerprintBytes || e.head.size() != e.id.fp_len) {
-        struct stat st {};
-        if (::fstat(e.fd, &st) == 0 && (static_cast<uint64_t>(st.st_size) > e.id.fp_len || e.head.size() != e.id.fp_len))
-          load_head(e);
-      }
+      struct stat st {};
+      if (::fstat(e.fd, &st) == 0) grow_head(e, static_cast<uint64_t>(st.st_size));
     }
     update_snapshots(now);
   }
@@ -835,7 +849,7 @@ struct FileFollower::Impl {
       e.last_size = size;
     }
     if (!e.confirmed && !classify(e, now)) return false;  // a copy, or maybe one: not read
-    if (size < e.offset) {
+    if (size < e.offset || !grow_head(e, size)) {
       on_truncated(e, now);
       return false;  // the caller loops; the recovered copy (if any) comes first
     }
