@@ -396,43 +396,6 @@ RuleScanner& RuleScanner::operator=(RuleScanner&& other) noexcept {
   return *this;
 }
 
-namespace {
-// The cache key: four independent multiply-mix lanes over 32-byte blocks (the
-// serial hash_bytes chain costs ~3% of a worker on long prompts). Only a
-// lookup key, never stored: it may change freely. Never 0 (0 = empty slot).
-uint64_t cache_key(std::string_view text, uint64_t seed) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size();
-  uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed + 0xC2B2AE3D27D4EB4Full, c = ~seed, d = n * 0xFF51AFD7ED558CCDull;
-  auto lane = [](uint64_t h, uint64_t w) {
-    h ^= w * 0x87C37B91114253D5ull;
-    h = (h << 31) | (h >> 33);
-    return h * 0x4CF5AD432745937Full;
-  };
-  while (n >= 32) {
-    uint64_t w[4];
-    std::memcpy(w, p, 32);
-    a = lane(a, w[0]);
-    b = lane(b, w[1]);
-    c = lane(c, w[2]);
-    d = lane(d, w[3]);
-    p += 32;
-    n -= 32;
-  }
-  uint64_t h = mix64(a) ^ mix64(b + 1) ^ mix64(c + 2) ^ mix64(d + 3);
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = mix64(h ^ w) + 0x2545F4914F6CDD1Dull;
-    p += 8;
-    n -= 8;
-  }
-  uint64_t tail = 0;
-  for (size_t i = 0; i < n; ++i) tail |= uint64_t(p[i]) << (8 * i);
-  h = mix64(h ^ tail ^ 0x165667B19E3779F9ull);
-  return h == 0 ? 1 : h;
-}
-}  // namespace
 
 void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
                        uint32_t& categories) noexcept {
@@ -444,7 +407,7 @@ void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
   uint64_t head = 0, tail = 0;
   std::memcpy(&head, text.data(), 8);
   std::memcpy(&tail, text.data() + text.size() - 8, 8);
-  uint64_t key = cache_key(text, static_cast<uint64_t>(field));
+  uint64_t key = lookup_key(text, static_cast<uint64_t>(field));
   CacheEntry& e = cache_[key % kCacheEntries];
   ++stats_.lookups;
   if (e.key == key && e.len == text.size() && e.head == head && e.tail == tail) {

@@ -1,6 +1,7 @@
 // What mapped values become: scalar fields, logit_bias, prompts, messages,
 // and the fingerprints of the finished Event. See line_parser.cpp for the
 // walk that calls into here and the outcome rules.
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -581,15 +582,37 @@ size_t normalize_edges(TextNormalizer& norm, const std::string_view* parts, size
 
 }  // namespace
 
+uint64_t LineParser::Impl::system_hash_of_parts() {
+  const size_t n = system_parts.size();
+  size_t total = 0;
+  uint64_t key = 0;
+  for (size_t i = 0; i < n; ++i) {
+    total += system_parts[i].size();
+    key = lookup_key(system_parts[i], key + i);  // part boundaries count: they normalise to a space
+  }
+  SystemHashSlot* slot = nullptr;
+  uint64_t head = 0, tail = 0;
+  if (total >= kSystemCacheMinBytes) {
+    const std::string_view first = system_parts.front(), last = system_parts.back();
+    std::memcpy(&head, first.data(), std::min<size_t>(8, first.size()));
+    std::memcpy(&tail, last.data() + last.size() - std::min<size_t>(8, last.size()), std::min<size_t>(8, last.size()));
+    slot = &system_cache[key % kSystemCacheSlots];
+    if (slot->key == key && slot->len == total && slot->head == head && slot->tail == tail) return slot->hash;
+  }
+  const size_t raw = normalize_edges(norm, system_parts.data(), n);
+  uint64_t h = norm.text().empty() ? 0 : hash_str(norm.text());
+  if (h != 0 && raw > 2 * kFingerprintEdgeBytes) h = hash_combine(h, raw);
+  if (slot != nullptr) *slot = SystemHashSlot{key, total, head, tail, h};
+  return h;
+}
+
 void LineParser::Impl::finish_event(uint32_t line_in_chunk, EventBatch& out) {
   ev.line_in_chunk = line_in_chunk;
   ev.time_ms = time_ms;
 
-  size_t raw = normalize_edges(norm, system_parts.data(), system_parts.size());
-  ev.system_hash = norm.text().empty() ? 0 : hash_str(norm.text());
-  if (ev.system_hash != 0 && raw > 2 * kFingerprintEdgeBytes) ev.system_hash = hash_combine(ev.system_hash, raw);
+  ev.system_hash = system_parts.empty() ? 0 : system_hash_of_parts();
 
-  raw = 0;
+  size_t raw = 0;
   if (have_user_message) {
     raw = normalize_edges(norm, last_user_parts.data(), last_user_parts.size());
   } else if (have_prompt) {

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -184,6 +185,23 @@ struct LineParser::Impl {
   std::vector<std::string_view> last_user_parts;  // texts of the last user message
   std::vector<std::string_view> cur_parts;        // texts of the message being read
   TextNormalizer norm;
+
+  // The system prompt repeats across requests (an account's template, a
+  // product's agents): its hash is looked up by a cheap key over the raw
+  // texts before they are normalised and hashed again. Direct-mapped, fixed
+  // size, allocated once; a 64-bit key plus the length and first and last
+  // bytes must all agree, so a stale or colliding slot is recomputed.
+  struct SystemHashSlot {
+    uint64_t key = 0;  // 0: empty
+    uint64_t len = 0;
+    uint64_t head = 0;
+    uint64_t tail = 0;
+    uint64_t hash = 0;
+  };
+  static constexpr size_t kSystemCacheSlots = 256;
+  static constexpr size_t kSystemCacheMinBytes = 64;  // shorter: computed directly
+  std::unique_ptr<SystemHashSlot[]> system_cache = std::make_unique<SystemHashSlot[]>(kSystemCacheSlots);
+  uint64_t system_hash_of_parts();
 };
 
 }  // namespace ds

@@ -452,3 +452,45 @@ TEST_CASE("ids survive the next line and the arena", "[parse][extract]") {
   CHECK(b.view(b.events[1].account) == "second");
   CHECK(b.view(b.events[1].request_id) == "id-2");
 }
+
+// The system-prompt hash is cached per parser by a key over the raw texts:
+// a parser that has seen other system prompts (same length, same first and
+// last bytes, or the same bytes split into other parts) gives each line the
+// hash a fresh parser gives it.
+TEST_CASE("system prompt hash: the per-parser cache never changes a line's hash", "[parse][extract]") {
+  const std::string pad(200, 'x');
+  auto line = [](const std::string& system_json) {
+    return R"({"timestamp":"2026-01-01T00:00:00Z","account_id":"a","request":{"messages":[)" + system_json +
+           R"(,{"role":"user","content":"hi"}]}})";
+  };
+  const std::vector<std::string> lines = {
+      line(R"({"role":"system","content":"Start )" + pad + R"( one end."})"),
+      line(R"({"role":"system","content":"Start )" + pad + R"( two end."})"),  // same length, head, tail
+      line(R"({"role":"system","content":"Start )" + pad + R"( one end."})"),  // a repeat: cached
+      line(R"({"role":"system","content":[{"type":"text","text":"Start )" + pad +
+           R"( one"},{"type":"text","text":" end."}]})"),  // parts: the same text, split elsewhere
+      line(R"({"role":"system","content":[{"type":"text","text":"Start )" + pad +
+           R"("},{"type":"text","text":"one end."}]})"),
+      line(R"({"role":"system","content":"Start )" + pad + R"(one end."})"),  // the boundary mattered
+      line(R"({"role":"system","content":"short"})"),                        // under the cache's minimum
+      line(R"({"role":"system","content":"Start )" + pad + R"( one end."},{"role":"developer","content":"more"})"),
+  };
+  LineParser reused(FieldMapping::defaults(), ParseOptions{});
+  std::vector<uint64_t> hashes;
+  for (int round = 0; round < 2; ++round)
+    for (const auto& l : lines) {
+      auto fresh = parse_one(l);
+      auto again = parse_one(reused, l);
+      REQUIRE(fresh.ok());
+      REQUIRE(again.ok());
+      CHECK(again.event().system_hash == fresh.event().system_hash);
+      if (round == 0) hashes.push_back(fresh.event().system_hash);
+    }
+  CHECK(hashes[0] != hashes[1]);
+  CHECK(hashes[0] == hashes[2]);
+  CHECK(hashes[3] == hashes[0]);  // "a" + " b" normalises like "a b"
+  CHECK(hashes[4] == hashes[0]);  // parts are joined by whitespace
+  CHECK(hashes[5] != hashes[0]);
+  CHECK(hashes[6] == hash_str("short"));
+  CHECK(hashes[7] != hashes[0]);
+}
