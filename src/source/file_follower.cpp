@@ -794,8 +794,10 @@ struct FileFollower::Impl {
         on_truncated(e, now);  // may append to `entries` (a list: iteration stays valid)
         continue;
       }
-      struct stat st {};
-      if (::fstat(e.fd, &st) == 0) grow_head(e, static_cast<uint64_t>(st.st_size));
+      if (e.id.fp_len < kFingerprintBytes || e.head.size() != e.id.fp_len) {
+        struct stat st {};
+        if (::fstat(e.fd, &st) == 0) grow_head(e, static_cast<uint64_t>(st.st_size));
+      }
     }
     update_snapshots(now);
   }
