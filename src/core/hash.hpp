@@ -19,9 +19,9 @@ inline uint64_t mix64(uint64_t x) {
   return x;
 }
 
-inline uint64_t hash_bytes(const void* data, size_t len, uint64_t seed = kHashSeed) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = seed ^ (len * 0xFF51AFD7ED558CCDull);
+namespace hash_detail {
+// The serial chain over 8-byte words and the final mix, from state `h`.
+inline uint64_t chain_words(uint64_t h, const unsigned char* p, size_t len) {
   while (len >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
@@ -33,6 +33,11 @@ inline uint64_t hash_bytes(const void* data, size_t len, uint64_t seed = kHashSe
   for (size_t i = 0; i < len; ++i) tail |= uint64_t(p[i]) << (8 * i);
   h = mix64(h ^ tail ^ 0x165667B19E3779F9ull);
   return h == 0 ? 1 : h;  // 0 is reserved for "absent"
+}
+}  // namespace hash_detail
+
+inline uint64_t hash_bytes(const void* data, size_t len, uint64_t seed = kHashSeed) {
+  return hash_detail::chain_words(seed ^ (len * 0xFF51AFD7ED558CCDull), static_cast<const unsigned char*>(data), len);
 }
 
 inline uint64_t hash_str(std::string_view s, uint64_t seed = kHashSeed) {
@@ -62,18 +67,7 @@ inline uint64_t lookup_key(std::string_view text, uint64_t seed) noexcept {
     p += 32;
     n -= 32;
   }
-  uint64_t h = mix64(a) ^ mix64(b + 1) ^ mix64(c + 2) ^ mix64(d + 3);
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = mix64(h ^ w) + 0x2545F4914F6CDD1Dull;
-    p += 8;
-    n -= 8;
-  }
-  uint64_t tail = 0;
-  for (size_t i = 0; i < n; ++i) tail |= uint64_t(p[i]) << (8 * i);
-  h = mix64(h ^ tail ^ 0x165667B19E3779F9ull);
-  return h == 0 ? 1 : h;
+  return hash_detail::chain_words(mix64(a) ^ mix64(b + 1) ^ mix64(c + 2) ^ mix64(d + 3), p, n);
 }
 
 inline uint64_t hash_combine(uint64_t a, uint64_t b) { return mix64(a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2))); }
