@@ -334,10 +334,17 @@ struct FileFollower::Impl {
     if (!load_head(n)) return false;
     if (n.head.empty()) return false;  // empty: nothing to tell, nothing to read
     const std::string dir = dir_of(n.path);
+    // A file shorter than the known first bytes of another and a prefix of
+    // them is a copy still being written -- or, once it has not grown for
+    // rotate_wait, a whole copy of that file when it was shorter (a file
+    // under kFingerprintBytes copied, then written to and read before its
+    // truncation). Either way its lines came from the other file.
+    const bool settled = now - n.last_growth >= opt.rotate_wait;
     bool maybe = false;
     for (auto it = awaiting.begin(); it != awaiting.end(); ++it) {
       if (it->dir != dir || it->id.ino == n.id.ino) continue;
       int m = prefix_match(n.head, it->id, it->head);
+      if (m == 1 && settled) m = 2;
       if (m == 1) maybe = true;
       if (m != 2) continue;
       // The copy of a file truncated earlier: finish it from the old offset.
@@ -358,6 +365,7 @@ struct FileFollower::Impl {
       if (&e == &n || (e.id.dev == n.id.dev && e.id.ino == n.id.ino) || !e.confirmed || e.id.fp_len == 0) continue;
       if (!plausible_copy(e, n.path)) continue;
       int m = prefix_match(n.head, e.id, e.head);
+      if (m == 1 && settled) m = 2;
       if (m == 1 && !e.done) maybe = true;
       if (m != 2) continue;
       // A copy of a followed file (its original not yet seen truncated) or of a
@@ -367,7 +375,7 @@ struct FileFollower::Impl {
       close_done(n, now);
       return false;
     }
-    if (maybe && now - n.last_growth < opt.rotate_wait) return false;  // a copy still being written?
+    if (maybe) return false;  // a copy still being written?
     n.confirmed = true;
     return true;
   }
@@ -714,8 +722,15 @@ struct FileFollower::Impl {
   bool grow_head(Entry& e, uint64_t size) {
     const bool short_head = e.id.fp_len < kFingerprintBytes || e.head.size() != e.id.fp_len;
     if (!short_head || size < e.offset || (size <= e.id.fp_len && e.head.size() == e.id.fp_len)) return true;
-    if (!fingerprint_matches(e.fd, e.id)) return false;
-    load_head(e);
+    // One read, checked against the known bytes (a check, then a second read,
+    // would leave a window for a truncate and refill in between).
+    std::string h;
+    if (!read_head(e.fd, h)) return true;  // cannot read it now: unchanged
+    if (h.size() < e.id.fp_len || (e.id.fp_len > 0 && hash_bytes(h.data(), e.id.fp_len) != e.id.fp_hash))
+      return false;
+    e.id.fp_len = static_cast<uint32_t>(h.size());
+    e.id.fp_hash = h.empty() ? 0 : hash_bytes(h.data(), h.size());
+    e.head = std::move(h);
     return true;
   }
 

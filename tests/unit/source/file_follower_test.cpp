@@ -367,6 +367,32 @@ TEST_CASE("copytruncate twice, lines read in between: the second copy is recogni
   CHECK(fol.counters().recovered_copies == 2);
 }
 
+// Found by review: a file under kFingerprintBytes is copied whole; lines
+// written after the copy are read (the fingerprint grows past the copy's
+// length) before the copy is seen and before the truncation. The copy is
+// then shorter than the fingerprint and a prefix of it, like a copy being
+// written; once it has not grown for rotate_wait it is known as a copy.
+TEST_CASE("copytruncate of a file shorter than the fingerprint, grown before the truncation",
+          "[follower][copytruncate]") {
+  TempDir d;
+  auto f = d.p / "app.jsonl";
+  const std::string first = numbered(0, 4);  // under 256 bytes
+  REQUIRE(first.size() < kFingerprintBytes);
+  append(f, first);
+  auto o = opts(f.string() + "*", true);
+  o.poll_interval = std::chrono::hours(1);  // refreshes only on directory events
+  FileFollower fol(o);
+  REQUIRE(fol.inotify_active());
+  CHECK(drain(fol) == first);
+  fs::copy_file(f, d.p / "app.jsonl.1");  // the whole file, under 256 bytes
+  append(f, numbered(4, 12));             // read before the copy is looked at
+  CHECK(drain(fol, 200, 30) == numbered(4, 12));
+  fs::resize_file(f, 0);
+  append(f, "{\"new\":1}\n");
+  CHECK(drain(fol, 200, 30) == "{\"new\":1}\n");
+  CHECK(fol.counters().truncations == 1);
+}
+
 TEST_CASE("copytruncate: a copy seen while shorter than the fingerprint is not read as a new file",
           "[follower][copytruncate]") {
   TempDir d;
