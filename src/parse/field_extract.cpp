@@ -585,14 +585,12 @@ size_t normalize_edges(TextNormalizer& norm, const std::string_view* parts, size
 uint64_t LineParser::Impl::system_hash_of_parts() {
   const size_t n = system_parts.size();
   size_t total = 0;
-  uint64_t key = 0;
-  for (size_t i = 0; i < n; ++i) {
-    total += system_parts[i].size();
-    key = lookup_key(system_parts[i], key + i);  // part boundaries count: they normalise to a space
-  }
+  for (size_t i = 0; i < n; ++i) total += system_parts[i].size();
   SystemHashSlot* slot = nullptr;
-  uint64_t head = 0, tail = 0;
-  if (total >= kSystemCacheMinBytes) {
+  uint64_t key = 0, head = 0, tail = 0;
+  if (total >= kSystemCacheMinBytes && total <= kSystemCacheMaxBytes) {
+    for (size_t i = 0; i < n; ++i)
+      key = lookup_key(system_parts[i], key + i);  // part boundaries count: they normalise to a space
     const std::string_view first = system_parts.front(), last = system_parts.back();
     std::memcpy(&head, first.data(), std::min<size_t>(8, first.size()));
     std::memcpy(&tail, last.data() + last.size() - std::min<size_t>(8, last.size()), std::min<size_t>(8, last.size()));

@@ -200,6 +200,10 @@ struct LineParser::Impl {
   };
   static constexpr size_t kSystemCacheSlots = 256;
   static constexpr size_t kSystemCacheMinBytes = 64;  // shorter: computed directly
+  // Longer: computed directly too. Only its first and last 8 KiB are
+  // normalised, while the key reads all of it: for a long prompt seen once
+  // the key would cost more than it saves.
+  static constexpr size_t kSystemCacheMaxBytes = 64 * 1024;
   std::unique_ptr<SystemHashSlot[]> system_cache = std::make_unique<SystemHashSlot[]>(kSystemCacheSlots);
   uint64_t system_hash_of_parts();
 };

@@ -474,6 +474,10 @@ TEST_CASE("system prompt hash: the per-parser cache never changes a line's hash"
       line(R"({"role":"system","content":"Start )" + pad + R"(one end."})"),  // the boundary mattered
       line(R"({"role":"system","content":"short"})"),                        // under the cache's minimum
       line(R"({"role":"system","content":"Start )" + pad + R"( one end."},{"role":"developer","content":"more"})"),
+      line(R"({"role":"system","content":"Start )" + std::string(20000, 'y') + R"( one end."})"),  // head + tail
+      line(R"({"role":"system","content":"Start )" + std::string(9000, 'y') + "z" + std::string(10999, 'y') +
+           R"( one end."})"),  // differs in the middle, which is not hashed
+      line(R"({"role":"system","content":"Start )" + std::string(70000, 'y') + R"( one end."})"),  // not cached
   };
   LineParser reused(FieldMapping::defaults(), ParseOptions{});
   std::vector<uint64_t> hashes;
@@ -493,4 +497,6 @@ TEST_CASE("system prompt hash: the per-parser cache never changes a line's hash"
   CHECK(hashes[5] != hashes[0]);
   CHECK(hashes[6] == hash_str("short"));
   CHECK(hashes[7] != hashes[0]);
+  CHECK(hashes[8] == hashes[9]);
+  CHECK(hashes[8] != hashes[10]);
 }
