@@ -8,6 +8,8 @@
 #        LAYOUT=openai  corpus layout (openai | litellm; scan gets --field overrides
 #                       only through SCAN_ARGS)
 #        REPEAT=3       runs per measurement; the fastest is reported
+#        PAIRED=5       rounds of bare DOM, scan -j 1, scan -j 2 back to back; the median
+#                       of each round's ratios is reported too (0: skip)
 #        RG_REPEAT=1    runs of ripgrep (slow on the rule patterns: minutes per GB)
 #        RG_TIMEOUT=1800 seconds before a ripgrep run is abandoned (reported as such)
 #        THREADS="1 2"  distillscan -j values
@@ -27,6 +29,7 @@ SEED=${SEED:-1}
 LAYOUT=${LAYOUT:-openai}
 REPEAT=${REPEAT:-3}
 RG_REPEAT=${RG_REPEAT:-1}
+PAIRED=${PAIRED:-5}
 RG_TIMEOUT=${RG_TIMEOUT:-1800}
 THREADS=${THREADS:-"1 2"}
 SCAN_ARGS=${SCAN_ARGS:-}
@@ -57,6 +60,7 @@ if [[ ! -x $ds ]]; then
   note "warning: $ds not built; distillscan rows are skipped"
 fi
 [[ $REPEAT =~ ^[1-9][0-9]*$ && $RG_REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT and RG_REPEAT must be positive integers"
+[[ $PAIRED =~ ^[0-9]+$ ]] || die "PAIRED must be a non-negative integer"
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d "${TMPDIR:-/tmp}/distillscan-bench.XXXXXX")
@@ -251,6 +255,38 @@ if ((have_ds)); then
   done
 fi
 
+# Paired rounds: the host's speed drifts by 10-20 % within minutes, and the
+# fastest-of-REPEAT figures above may come from different moments. Each
+# round runs the bare DOM parse, scan -j 1 and scan -j 2 back to back and
+# takes its two ratios; the medians over PAIRED rounds resist that drift.
+wall_ms() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>"$work/paired.err" || { cat "$work/paired.err" >&2; die "paired run failed: $*"; }
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) printf "%.2f", a[(NR + 1) / 2]; else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+paired_r1="" paired_r2="" paired_range1="" paired_range2=""
+if ((have_ds && PAIRED > 0)); then
+  note "paired rounds ($PAIRED): bare DOM, scan -j 1, scan -j 2"
+  : >"$work/paired.r1"
+  : >"$work/paired.r2"
+  for ((i = 0; i < PAIRED; i++)); do
+    b=$(wall_ms "$bare" --dom --line-stats "$corpus")
+    # shellcheck disable=SC2086
+    s1=$(wall_ms "$ds" scan -j 1 -o /dev/null $SCAN_ARGS "$corpus")
+    # shellcheck disable=SC2086
+    s2=$(wall_ms "$ds" scan -j 2 -o /dev/null $SCAN_ARGS "$corpus")
+    ratio "$b" "$s1" >>"$work/paired.r1"; echo >>"$work/paired.r1"
+    ratio "$s1" "$s2" >>"$work/paired.r2"; echo >>"$work/paired.r2"
+  done
+  paired_r1=$(median <"$work/paired.r1")
+  paired_r2=$(median <"$work/paired.r2")
+  paired_range1=$(sort -n "$work/paired.r1" | sed -n '1p;$p' | paste -sd- -)
+  paired_range2=$(sort -n "$work/paired.r2" | sed -n '1p;$p' | paste -sd- -)
+fi
+
 note "ripgrep ($npat patterns; may take minutes)"
 measure rg timeout "$RG_TIMEOUT" rg --no-config -c -i -f "$work/patterns.txt" "$corpus"
 read -r rg_ms rg_rss _ <"$work/rg.result"
@@ -305,11 +341,15 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
            "scan -j 1 kept $(ratio "${scan_cpu[1]}" "${scan_ms[1]}") cores busy, so -j 2 / -j 1 can reach about" \
            "$ceil × $(secs "${scan_ms[1]}") s / $(secs "${scan_cpu[1]}") s CPU = **$bound** on this machine"
     fi
+    if [[ -n $paired_r1 ]]; then
+      echo "- paired rounds (bare DOM, -j 1, -j 2 back to back, $PAIRED rounds): median -j 1 / bare DOM **$paired_r1**" \
+           "(range $paired_range1), median -j 2 / -j 1 **$paired_r2** (range $paired_range2)"
+    fi
   else
     echo "- distillscan not built: no scan ratios"
   fi
   echo
-  echo "Reproduce: \`SIZE=$SIZE SEED=$SEED LAYOUT=$LAYOUT REPEAT=$REPEAT RG_REPEAT=$RG_REPEAT bench/run.sh $build\`"
+  echo "Reproduce: \`SIZE=$SIZE SEED=$SEED LAYOUT=$LAYOUT REPEAT=$REPEAT PAIRED=$PAIRED RG_REPEAT=$RG_REPEAT bench/run.sh $build\`"
 } >"$work/report.md"
 
 mkdir -p "$repo/bench/results"
