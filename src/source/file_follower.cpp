@@ -295,10 +295,15 @@ struct FileFollower::Impl {
     if (::fstat(e.fd, &st) != 0 || !read_head(e.fd, e.head)) return false;
     e.id.dev = static_cast<uint64_t>(st.st_dev);
     e.id.ino = static_cast<uint64_t>(st.st_ino);
-    e.id.fp_len = static_cast<uint32_t>(e.head.size());
-    e.id.fp_hash = e.head.empty() ? 0 : hash_bytes(e.head.data(), e.head.size());
+    set_fingerprint(e);
     e.mtime_ns = mtime_of(st);
     return true;
+  }
+
+  // The fingerprint of the first bytes now in e.head.
+  static void set_fingerprint(Entry& e) {
+    e.id.fp_len = static_cast<uint32_t>(e.head.size());
+    e.id.fp_hash = e.head.empty() ? 0 : hash_bytes(e.head.data(), e.head.size());
   }
 
   // Does a file starting with `h` (its first min(size, 256) bytes) start
@@ -728,9 +733,8 @@ struct FileFollower::Impl {
     if (!read_head(e.fd, h)) return true;  // cannot read it now: unchanged
     if (h.size() < e.id.fp_len || (e.id.fp_len > 0 && hash_bytes(h.data(), e.id.fp_len) != e.id.fp_hash))
       return false;
-    e.id.fp_len = static_cast<uint32_t>(h.size());
-    e.id.fp_hash = h.empty() ? 0 : hash_bytes(h.data(), h.size());
     e.head = std::move(h);
+    set_fingerprint(e);
     return true;
   }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "source/file_follower.hpp"
+#include "source_test_util.hpp"
 
 namespace fs = std::filesystem;
 using namespace ds;
@@ -73,11 +74,7 @@ std::multiset<std::string> lines_of(const std::string& s) {
   return out;
 }
 
-std::string numbered(int from, int to) {  // JSON lines {"line":i,...} for i in [from, to)
-  std::string s;
-  for (int i = from; i < to; ++i) s += "{\"line\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxx\"}\n";
-  return s;
-}
+using test::numbered;
 
 // A follower over `o` that has read `expect` and checkpointed: the
 // positions a restart would get.

@@ -2,6 +2,7 @@
 // sizes and checked against a reference line splitter, plus exact long-line
 // accounting at the limit.
 #include "source/framer.hpp"
+#include "source_test_util.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -511,13 +512,6 @@ std::unique_ptr<ds::ByteSource> open_path(const std::string& path, bool read_onl
 
 std::string chunk_text(const ds::Chunk& c) { return std::string(c.data(), c.size()); }
 
-// `n` JSON lines of ~38 bytes: {"line":i,"pad":"xxxxxxxxxxxxxxxx"}
-std::string padded_lines(int n) {
-  std::string s;
-  for (int i = 0; i < n; ++i) s += "{\"line\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxx\"}\n";
-  return s;
-}
-
 // Both framings of `input`, chunk for chunk; "" when identical and correct.
 std::string compare_mapped(const std::string& input, ds::FramerOptions opt) {
   TempFile f(input);
@@ -608,7 +602,7 @@ TEST_CASE("framer: a mapped file that grows while framed is read to its new end"
 }
 
 TEST_CASE("framer: a mapped file truncated while framed is reported, not a crash", "[framer][mmap]") {
-  const std::string input = padded_lines(40000);
+  const std::string input = ds::test::numbered(0, 40000);
   TempFile f(input);
   auto src = open_path(f.path, false);
   REQUIRE(src->mapping());
@@ -633,7 +627,7 @@ TEST_CASE("framer: a mapped file truncated while framed is reported, not a crash
 }
 
 TEST_CASE("framer: a file truncated while read with read(2) is reported, not silently short", "[framer]") {
-  const std::string input = padded_lines(200000);
+  const std::string input = ds::test::numbered(0, 200000);
   TempFile f(input);  // ~7.6 MB: more than one read
   auto src = open_path(f.path, true);
   REQUIRE_FALSE(src->mapping());
@@ -650,7 +644,7 @@ TEST_CASE("framer: a file truncated while read with read(2) is reported, not sil
 }
 
 TEST_CASE("framer: a shrink the pipeline reported already is not reported again", "[framer][mmap]") {
-  const std::string input = padded_lines(40000);
+  const std::string input = ds::test::numbered(0, 40000);
   TempFile f(input);
   auto src = open_path(f.path, false);
   REQUIRE(src->mapping());
