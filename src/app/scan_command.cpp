@@ -74,6 +74,18 @@ std::string stats_json(const RunStats& s, const std::string& extra) {
   json_number_append(o, s.seconds);
   o += ",\"peak_rss_bytes\":";
   json_uint_append(o, s.peak_rss_bytes);
+  const auto& c = s.cpu;
+  if (c.reader + c.workers + c.shards + c.collector > 0) {  // set when a run ends (not in tail's periodic stats)
+    o += ",\"cpu_seconds\":{\"reader\":";
+    json_number_append(o, c.reader);
+    o += ",\"workers\":";
+    json_number_append(o, c.workers);
+    o += ",\"shards\":";
+    json_number_append(o, c.shards);
+    o += ",\"collector\":";
+    json_number_append(o, c.collector);
+    o += '}';
+  }
   o += extra;
   o += "}\n";
   return o;

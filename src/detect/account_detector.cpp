@@ -14,8 +14,6 @@ static_assert(sizeof(WindowCounts) == 216, "update the byte counts in account_st
 static_assert(sizeof(WindowBucket) == 224, "update the byte counts in account_state.hpp and README");
 static_assert(sizeof(AccountState) == 1432, "update the byte counts in account_state.hpp and README");
 
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 // Distinct values over the long horizon of a per-epoch sketch pair.
@@ -87,7 +85,7 @@ void AccountDetector::advance_ring(AccountState& a, WindowBucket* ring, int64_t 
   // Expire every slot that now falls out of [bucket-n+1, bucket].
   int64_t from = (a.newest_bucket == INT64_MIN || bucket - a.newest_bucket >= n) ? bucket - n + 1 : a.newest_bucket + 1;
   for (int64_t b = from; b <= bucket; ++b) {
-    WindowBucket& slot = ring[static_cast<uint64_t>(((b % n) + n) % n)];
+    WindowBucket& slot = ring[ring_slot(b, n)];
     if (slot.index != INT64_MIN) a.window.sub(slot.counts);
     slot = WindowBucket{};
     slot.index = b;
@@ -199,7 +197,7 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
     ++a.late_events;  // too old for the window: lifetime counts only
     return;
   }
-  WindowBucket& slot = ring[static_cast<uint64_t>(((bucket % cfg_.buckets) + cfg_.buckets) % cfg_.buckets)];
+  WindowBucket& slot = ring[ring_slot(bucket, cfg_.buckets)];
   slot.counts.add(delta);
   a.window.add(delta);
   if (ev.category_bits != 0) a.add_sample(batch.view(ev.request_id));

@@ -38,6 +38,12 @@
 
 namespace ds {
 
+// Floor division (event times before 1970 are negative; / truncates).
+inline int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// The window-ring slot of bucket number `bucket` in a ring of `n` buckets.
+inline uint32_t ring_slot(int64_t bucket, int64_t n) { return static_cast<uint32_t>(((bucket % n) + n) % n); }
+
 inline constexpr uint32_t kMaxBuckets = 288;        // e.g. 1 day of 5-minute buckets
 inline constexpr uint32_t kTrackedCategories = 32;  // rule categories counted per bucket: all that a RuleSet allows (match/rule_set.cpp kMaxCategories)
 

@@ -10,7 +10,6 @@ namespace {
 
 constexpr uint32_t kNil = 0xFFFFFFFFu;
 
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 double strength_ge(double v, double thr) { return thr > 0 ? std::min(1.0, 0.5 + 0.5 * (v - thr) / thr) : 1.0; }
 

@@ -2,8 +2,10 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -32,6 +34,13 @@ struct Slot {
   std::vector<BatchContext> shard_stats;
 };
 
+// CPU time of the calling thread so far.
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // A batch's alerts reach the sink together: a file sink makes them visible
 // with one write(2) at end_batch() instead of one per alert.
 void write_batch(AlertSink& sink, const std::vector<Alert>& alerts) {
@@ -49,6 +58,11 @@ struct ScanPipeline::Impl {
   std::vector<std::unique_ptr<AccountDetector>> shards;
   std::unique_ptr<ClusterStage> cluster;  // cross-account stage (collector thread only)
   std::vector<Slot> ring;
+
+  // Thread CPU per stage (RunStats::cpu), added by each thread as it ends.
+  enum Stage : unsigned { kReaderCpu, kWorkersCpu, kShardsCpu, kStages };
+  std::array<std::atomic<uint64_t>, kStages> cpu_ns{};
+  void add_cpu(Stage st) { cpu_ns[st].fetch_add(thread_cpu_ns(), std::memory_order_relaxed); }
 
   std::mutex mu;
   std::condition_variable cv;
@@ -400,9 +414,21 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
   const double seconds_before = live ? hooks.initial.seconds : 0;
 
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { m.reader(producer); });
-  for (unsigned i = 0; i < m.opt.threads; ++i) threads.emplace_back([&] { m.worker(); });
-  for (unsigned t = 0; t < m.shard_threads; ++t) threads.emplace_back([&m, t] { m.shard_thread(t); });
+  const uint64_t collector_cpu0 = thread_cpu_ns();
+  threads.emplace_back([&] {
+    m.reader(producer);
+    m.add_cpu(Impl::kReaderCpu);
+  });
+  for (unsigned i = 0; i < m.opt.threads; ++i)
+    threads.emplace_back([&] {
+      m.worker();
+      m.add_cpu(Impl::kWorkersCpu);
+    });
+  for (unsigned t = 0; t < m.shard_threads; ++t)
+    threads.emplace_back([&m, t] {
+      m.shard_thread(t);
+      m.add_cpu(Impl::kShardsCpu);
+    });
 
   // Live mode: the collector's view of the cumulative statistics, detector counters filled in.
   auto snapshot = [&](bool final) {
@@ -509,6 +535,10 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
   }
   m.fill_detector_stats(stats);
   stats.input_errors = m.input_errors;
+  stats.cpu.collector = static_cast<double>(thread_cpu_ns() - collector_cpu0) / 1e9;
+  stats.cpu.reader = static_cast<double>(m.cpu_ns[Impl::kReaderCpu].load()) / 1e9;
+  stats.cpu.workers = static_cast<double>(m.cpu_ns[Impl::kWorkersCpu].load()) / 1e9;
+  stats.cpu.shards = static_cast<double>(m.cpu_ns[Impl::kShardsCpu].load()) / 1e9;
   stats.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   struct rusage ru {};
   if (getrusage(RUSAGE_SELF, &ru) == 0) stats.peak_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;

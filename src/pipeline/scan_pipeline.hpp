@@ -62,6 +62,12 @@ struct RunStats {
   std::vector<std::string> input_errors;  // files that could not be read (fully)
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
+  // CPU seconds each pipeline stage used in this run (all its threads), set
+  // when the run ends: shows which stage bounds the throughput (the
+  // workers should dominate; what the others use, -j N takes from them).
+  struct StageCpu {
+    double reader = 0, workers = 0, shards = 0, collector = 0;
+  } cpu;
 };
 
 // Live counters for progress display (read from another thread).

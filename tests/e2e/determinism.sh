@@ -15,7 +15,7 @@ printf '{"timestamp":"2026-11-01T01:00:00Z"\n\n not json\n{"timestamp":"2026-11-
 gzip -c "$work/in.jsonl" > "$work/in.jsonl.gz"
 zstd -q -c "$work/in.jsonl" > "$work/in.jsonl.zst"
 
-norm() { sed -E 's/,"seconds":[^,}]*//; s/,"peak_rss_bytes":[^,}]*//' "$1"; }
+norm() { sed -E 's/,"seconds":[^,}]*//; s/,"peak_rss_bytes":[^,}]*//; s/,"cpu_seconds":\{[^}]*\}//' "$1"; }
 
 run() {  # name, then scan arguments
   local name=$1; shift

@@ -25,7 +25,7 @@ rc=0
 expected_rc=0
 [[ -f $case_dir/expected/exit_code ]] && expected_rc=$(cat "$case_dir/expected/exit_code")
 # Run-dependent figures are not part of the golden output.
-sed -E 's/,"seconds":[^,}]*//; s/,"peak_rss_bytes":[^,}]*//' "$work/stats.json" > "$work/stats.norm.json"
+sed -E 's/,"seconds":[^,}]*//; s/,"peak_rss_bytes":[^,}]*//; s/,"cpu_seconds":\{[^}]*\}//' "$work/stats.json" > "$work/stats.norm.json"
 
 if [[ ${REGEN:-0} == 1 ]]; then
   mkdir -p "$case_dir/expected"

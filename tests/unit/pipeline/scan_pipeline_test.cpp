@@ -109,6 +109,29 @@ TEST_CASE("pipeline output is identical for every thread count and chunk size", 
   REQUIRE(ref_stats.rule_matches.at(0) == harvesting);
 }
 
+TEST_CASE("every pipeline stage's CPU time is measured, within the run's wall time", "[pipeline]") {
+  TempFile in(corpus());
+  PipelineOptions opt;
+  opt.threads = 2;
+  opt.framer.chunk_bytes = 4096;
+  opt.rules = test_rules();
+  MemoryAlertSink sink;
+  ScanPipeline p(opt);
+  RunStats st = p.run({in.path.string()}, sink);
+  REQUIRE(st.records == 3001);
+  // Every stage ran (a thread that did anything used some CPU), and no
+  // thread can use more CPU than the run's wall time.
+  CHECK(st.cpu.reader > 0);
+  CHECK(st.cpu.workers > 0);
+  CHECK(st.cpu.shards > 0);
+  CHECK(st.cpu.collector > 0);
+  const double slack = 0.01;  // clock granularity
+  CHECK(st.cpu.reader <= st.seconds + slack);
+  CHECK(st.cpu.workers <= 2 * st.seconds + slack);
+  CHECK(st.cpu.shards <= st.seconds + slack);
+  CHECK(st.cpu.collector <= st.seconds + slack);
+}
+
 TEST_CASE("pipeline reports unreadable inputs and still processes the others", "[pipeline]") {
   TempFile in(record(1, "a", "hello") + "\n");
   PipelineOptions opt;
