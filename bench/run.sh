@@ -233,7 +233,7 @@ rows+=("| bare simdjson DOM parse | 1 | $(secs "$dom_ms") | $(mbs "$dom_ms") | $
 rows+=("| bare simdjson On Demand, every value | 1 | $(secs "$od_ms") | $(mbs "$od_ms") | $(per_s "$od_ms" "$lines") | $(mib "$od_rss") | |")
 rows+=("| bare simdjson DOM parse, two copies at once | 2 × 1 | $(secs "$pair_ms") | $(awk -v b="$bytes" -v ms="$pair_ms" 'BEGIN { printf "%.1f", 2 * b / 1e6 / (ms / 1000) }') | - | - | MB/s of both together: the machine's 2-core ceiling |")
 
-declare -A scan_ms scan_cpu
+declare -A scan_ms scan_cpu side_share
 if ((have_ds)); then
   for j in $THREADS; do
     note "distillscan scan -j $j"
@@ -249,6 +249,15 @@ if ((have_ds)); then
       sl=$(json_num lines "$st"); ss=$(json_num seconds "$st"); sr=$(json_num records "$st")
       inner="stats: lines $sl, records $sr, ${ss}s inside"
       [[ -z $sl || $sl == "$lines" ]] || inner="$inner (LINE COUNT DIFFERS from bare parse: $lines)"
+      # Per-stage thread CPU (--stats cpu_seconds): what runs beside the
+      # workers, as a share of theirs, bounds -j N on N cores at N/(1+share).
+      cw=$(json_num workers "$st")
+      if [[ -n $cw ]]; then
+        cr=$(json_num reader "$st"); csh=$(json_num shards "$st"); cc=$(json_num collector "$st")
+        side=$(awk -v r="$cr" -v s="$csh" -v c="$cc" -v w="$cw" 'BEGIN { printf "%.2f", (r + s + c) / w }')
+        inner="$inner; stage CPU s: reader $cr, workers $cw, shards $csh, collector $cc (beside the workers: $side of theirs)"
+        side_share[$j]=$side
+      fi
     fi
     inner="${inner:+$inner; }CPU $(secs "$cpu") s = $(ratio "$cpu" "$ms") cores busy"
     rows+=("| distillscan scan -j $j | $j | $(secs "$ms") | $(mbs "$ms") | $(per_s "$ms" "$lines") | $(mib "$rss") | $inner |")
@@ -340,6 +349,11 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
       echo "- context: two bare parses at once get **$ceil×** one's throughput here (the 2-core ceiling);" \
            "scan -j 1 kept $(ratio "${scan_cpu[1]}" "${scan_ms[1]}") cores busy, so -j 2 / -j 1 can reach about" \
            "$ceil × $(secs "${scan_ms[1]}") s / $(secs "${scan_cpu[1]}") s CPU = **$bound** on this machine"
+    fi
+    if [[ -n ${side_share[1]:-} ]]; then
+      echo "- at -j 1 the reader, shard and collector threads used **${side_share[1]}** of the worker's CPU" \
+           "(--stats cpu_seconds); on 2 cores -j 2 takes that from the workers, so -j 2 / -j 1 <=" \
+           "2 / (1 + ${side_share[1]}) = **$(awk -v s="${side_share[1]}" 'BEGIN { printf "%.2f", 2 / (1 + s) }')** at best"
     fi
     if [[ -n $paired_r1 ]]; then
       echo "- paired rounds (bare DOM, -j 1, -j 2 back to back, $PAIRED rounds): median -j 1 / bare DOM **$paired_r1**" \

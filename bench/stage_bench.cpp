@@ -1,0 +1,123 @@
+// distillscan-stage-bench: CPU per event of the stages that run beside the
+// workers (the shard threads' AccountDetector and the collector's
+// ClusterStage), measured alone.
+//
+// Why: at -j N on N cores whatever those stages use comes out of the
+// workers' share (see `cpu_seconds` in --stats), so they bound -j 2 / -j 1.
+// Timing them inside a full scan is noisy on a shared machine (the parse
+// dominates and the host adds +-15 %); here every line is parsed once up
+// front and each stage is then replayed over the same events ROUNDS times
+// from fresh state, reporting the fastest round. Same rules, config
+// defaults and chunking as `distillscan scan` (4 MiB chunks, one shard).
+//
+//   distillscan-stage-bench FILE [ROUNDS] [RULES_DIR]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "detect/account_detector.hpp"
+#include "detect/cluster_stage.hpp"
+#include "match/rule_set.hpp"
+#include "parse/line_parser.hpp"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s FILE [ROUNDS] [RULES_DIR]\n", argv[0]);
+    return 2;
+  }
+  const int rounds = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
+  const std::string rules_dir = argc > 3 ? argv[3] : "rules";
+
+  std::ifstream in(argv[1], std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot open\n", argv[1]);
+    return 2;
+  }
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+
+  auto rules = ds::RuleSet::load({rules_dir}, nullptr);
+  if (!rules.ok()) {
+    std::fprintf(stderr, "%s: %s\n", rules_dir.c_str(), rules.error().message.c_str());
+    return 2;
+  }
+  const ds::Config cfg;  // the defaults `scan` runs with
+  ds::LineParser parser(cfg.fields, cfg.parse);
+  ds::RuleScanner scanner(*rules);
+
+  // Parse once, in chunks of whole lines like the framer's.
+  std::vector<std::unique_ptr<ds::EventBatch>> batches;
+  uint64_t events = 0;
+  const size_t chunk = cfg.framer.chunk_bytes;
+  std::string buf;
+  for (size_t at = 0; at < data.size();) {
+    size_t end = std::min(data.size(), at + chunk);
+    if (end < data.size()) {
+      const size_t nl = data.rfind('\n', end - 1);
+      end = (nl == std::string::npos || nl < at) ? data.size() : nl + 1;
+    }
+    buf.assign(data, at, end - at);
+    buf.append(64, '\0');  // padding for simdjson
+    auto b = std::make_unique<ds::EventBatch>();
+    b->seq = batches.size();
+    parser.parse_chunk(buf.data(), end - at, &scanner, *b);
+    events += b->events.size();
+    batches.push_back(std::move(b));
+    at = end;
+  }
+  std::printf("%s: %zu bytes, %llu events in %zu chunks\n", argv[1], data.size(),
+              static_cast<unsigned long long>(events), batches.size());
+
+  const auto& cats = (*rules)->categories();
+  double best_shard = 1e300, best_cluster = 1e300;
+  uint64_t alerts_shard = 0, alerts_cluster = 0;
+  std::vector<ds::Alert> out;
+  for (int r = 0; r < rounds; ++r) {
+    {
+      ds::AccountDetector det(cfg.detector, cats);
+      uint64_t n = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const auto& b : batches) {
+        out.clear();
+        for (const ds::Event& ev : b->events) det.observe(ev, *b, b->seq, out);
+        n += out.size();
+      }
+      best_shard = std::min(best_shard, seconds_since(t0));
+      alerts_shard = n;
+    }
+    {
+      ds::ClusterStage cl(cfg.detector, cats);
+      uint64_t n = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const auto& b : batches) {
+        out.clear();
+        cl.observe(*b, b->seq, out);
+        n += out.size();
+      }
+      out.clear();
+      cl.finish(batches.size(), out);
+      n += out.size();
+      best_cluster = std::min(best_cluster, seconds_since(t0));
+      alerts_cluster = n;
+    }
+  }
+  const double per = 1e9 / static_cast<double>(std::max<uint64_t>(1, events));
+  std::printf("shard   (AccountDetector::observe): %.3f s, %.0f ns/event, %llu alerts (fastest of %d)\n", best_shard,
+              best_shard * per, static_cast<unsigned long long>(alerts_shard), rounds);
+  std::printf("cluster (ClusterStage::observe):    %.3f s, %.0f ns/event, %llu alerts (fastest of %d)\n", best_cluster,
+              best_cluster * per, static_cast<unsigned long long>(alerts_cluster), rounds);
+  return 0;
+}
