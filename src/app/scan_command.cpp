@@ -75,7 +75,7 @@ std::string stats_json(const RunStats& s, const std::string& extra) {
   o += ",\"peak_rss_bytes\":";
   json_uint_append(o, s.peak_rss_bytes);
   const auto& c = s.cpu;
-  if (c.reader + c.workers + c.shards + c.collector > 0) {  // set when a run ends (not in tail's periodic stats)
+  if (c.reader + c.workers + c.shards + c.collector > 0) {  // scan only (set when a non-live run ends)
     o += ",\"cpu_seconds\":{\"reader\":";
     json_number_append(o, c.reader);
     o += ",\"workers\":";

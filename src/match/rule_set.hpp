@@ -81,13 +81,14 @@ class RuleScanner final : public TextScanner {
   // allocated once, keyed by field, length, a 64-bit hash and the first and
   // last 8 bytes of the text. A hit returns the bits the scan gave that text
   // before, so results are identical to scanning (and independent of which
-  // worker saw the text first). Texts shorter than kCacheMinBytes are always
-  // scanned. Short texts are cached too: a Hyperscan call costs ~1,000
-  // cycles even on 30 bytes, and a short system prompt that a literal of the
-  // pack confirms can cost 13,000 (measured per call on the 1 GB bench
-  // corpus), against ~50 for the key.
+  // worker saw the text first). Only texts under kCacheMinBytes bypass the
+  // cache; the threshold is low because a Hyperscan call costs ~1,000
+  // cycles even on 30 bytes, and a short system prompt whose literals the
+  // pack's engines must confirm can cost 13,000 (measured per call on the
+  // 1 GB bench corpus), against ~50 for the key.
   static constexpr size_t kCacheEntries = 4096;
   static constexpr size_t kCacheMinBytes = 16;
+  static_assert(kCacheMinBytes >= 8, "the key reads the first and last 8 bytes of a cached text");
   struct CacheStats {
     uint64_t lookups = 0;
     uint64_t hits = 0;

@@ -543,10 +543,12 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
   }
   m.fill_detector_stats(stats);
   stats.input_errors = m.input_errors;
-  stats.cpu.collector = static_cast<double>(thread_cpu_ns() - collector_cpu0) / 1e9;
-  stats.cpu.reader = static_cast<double>(m.cpu_ns[Impl::kReaderCpu].load()) / 1e9;
-  stats.cpu.workers = static_cast<double>(m.cpu_ns[Impl::kWorkersCpu].load()) / 1e9;
-  stats.cpu.shards = static_cast<double>(m.cpu_ns[Impl::kShardsCpu].load()) / 1e9;
+  if (!live) {  // live runs are cumulative across restarts; this is one process's run (and checkpoint I/O)
+    stats.cpu.collector = static_cast<double>(thread_cpu_ns() - collector_cpu0) / 1e9;
+    stats.cpu.reader = static_cast<double>(m.cpu_ns[Impl::kReaderCpu].load()) / 1e9;
+    stats.cpu.workers = static_cast<double>(m.cpu_ns[Impl::kWorkersCpu].load()) / 1e9;
+    stats.cpu.shards = static_cast<double>(m.cpu_ns[Impl::kShardsCpu].load()) / 1e9;
+  }
   stats.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   struct rusage ru {};
   if (getrusage(RUSAGE_SELF, &ru) == 0) stats.peak_rss_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;

@@ -63,8 +63,10 @@ struct RunStats {
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
   // CPU seconds each pipeline stage used in this run (all its threads), set
-  // when the run ends: shows which stage bounds the throughput (the
-  // workers should dominate; what the others use, -j N takes from them).
+  // when a scan (not a live run) ends: shows which stage bounds the
+  // throughput (the workers should dominate; what the others use, -j N
+  // takes from them). The collector's figure is everything the calling
+  // thread did during the run: the cross-account stage, alert output, stats.
   struct StageCpu {
     double reader = 0, workers = 0, shards = 0, collector = 0;
   } cpu;

@@ -633,11 +633,39 @@ TEST_CASE("scan result cache: repeated long texts hit, and a hit gives exactly t
   CHECK(e.hits.test(0));
   CHECK(e.hits.test(1));
 
-  // Short texts are never cached.
+  // Texts under kCacheMinBytes are never cached; from kCacheMinBytes they are.
   const uint64_t lookups = scanner.cache_stats().lookups;
-  scan(scanner, "hello world", TextField::user);
-  scan(scanner, "hello world", TextField::user);
+  const std::string below = "hello world" + std::string(RuleScanner::kCacheMinBytes - 1 - 11, 'x');
+  REQUIRE(below.size() == RuleScanner::kCacheMinBytes - 1);
+  scan(scanner, below, TextField::user);
+  scan(scanner, below, TextField::user);
   CHECK(scanner.cache_stats().lookups == lookups);
+  const std::string at = "hello world" + std::string(RuleScanner::kCacheMinBytes - 11, 'x');
+  REQUIRE(at.size() == RuleScanner::kCacheMinBytes);
+  const uint64_t hits = scanner.cache_stats().hits;
+  CHECK(scan(scanner, at, TextField::user).hits.test(0));
+  CHECK(scan(scanner, at, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().lookups == lookups + 2);
+  CHECK(scanner.cache_stats().hits == hits + 1);
+}
+
+TEST_CASE("scan result cache: short texts with the same length and edges differ by their middle", "[match][cache]") {
+  // 24 bytes: the key's 32-byte lanes do not run, only the word chain over
+  // all of it; first and last 8 bytes are equal, so only the hash tells
+  // these apart.
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[user]", "a"));
+  RuleScanner scanner(set);
+  const std::string a = "00000000secret plan 1234";
+  const std::string b = "00000000secret clan 1234";
+  REQUIRE(a.size() == 24);
+  REQUIRE(b.size() == a.size());
+  REQUIRE(a.substr(0, 8) == b.substr(0, 8));
+  REQUIRE(a.substr(16) == b.substr(16));
+  CHECK(scan(scanner, a, TextField::user).hits.test(0));
+  CHECK_FALSE(scan(scanner, b, TextField::user).hits.test(0));
+  CHECK(scan(scanner, a, TextField::user).hits.test(0));
+  CHECK_FALSE(scan(scanner, b, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().lookups == 4);
 }
 
 // Parsed rule files are cached by their names and bytes (match/db_cache.hpp):
