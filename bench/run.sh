@@ -250,13 +250,13 @@ if ((have_ds)); then
       inner="stats: lines $sl, records $sr, ${ss}s inside"
       [[ -z $sl || $sl == "$lines" ]] || inner="$inner (LINE COUNT DIFFERS from bare parse: $lines)"
       # Per-stage thread CPU (--stats cpu_seconds): what runs beside the
-      # workers, as a share of theirs, bounds -j N on N cores at N/(1+share).
+      # workers, as a share of theirs, caps -j N on N cores near N/(1+share).
       cw=$(json_num workers "$st")
       if [[ -n $cw ]]; then
         cr=$(json_num reader "$st"); csh=$(json_num shards "$st"); cc=$(json_num collector "$st")
-        side=$(awk -v r="$cr" -v s="$csh" -v c="$cc" -v w="$cw" 'BEGIN { printf "%.2f", (r + s + c) / w }')
+        side=$(awk -v r="$cr" -v s="$csh" -v c="$cc" -v w="$cw" 'BEGIN { if (w > 0) printf "%.2f", (r + s + c) / w; else printf "n/a" }')
         inner="$inner; stage CPU s: reader $cr, workers $cw, shards $csh, collector $cc (beside the workers: $side of theirs)"
-        side_share[$j]=$side
+        [[ $side == n/a ]] || side_share[$j]=$side
       fi
     fi
     inner="${inner:+$inner; }CPU $(secs "$cpu") s = $(ratio "$cpu" "$ms") cores busy"
@@ -352,8 +352,10 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
     fi
     if [[ -n ${side_share[1]:-} ]]; then
       echo "- at -j 1 the reader, shard and collector threads used **${side_share[1]}** of the worker's CPU" \
-           "(--stats cpu_seconds); on 2 cores -j 2 takes that from the workers, so -j 2 / -j 1 <=" \
-           "2 / (1 + ${side_share[1]}) = **$(awk -v s="${side_share[1]}" 'BEGIN { printf "%.2f", 2 / (1 + s) }')** at best"
+           "(--stats cpu_seconds); on 2 cores -j 2 takes that from the workers, so expect -j 2 / -j 1 of about" \
+           "2 / (1 + ${side_share[1]}) = **$(awk -v s="${side_share[1]}" 'BEGIN { printf "%.2f", 2 / (1 + s) }')** at most" \
+           "(an estimate: it assumes -j 1's wall time is its worker's CPU and -j 2 needs the same CPU per line;" \
+           "single rounds on this noisy host land above it)"
     fi
     if [[ -n $paired_r1 ]]; then
       echo "- paired rounds (bare DOM, -j 1, -j 2 back to back, $PAIRED rounds): median -j 1 / bare DOM **$paired_r1**" \
