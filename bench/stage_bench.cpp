@@ -16,9 +16,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +25,8 @@
 #include "detect/cluster_stage.hpp"
 #include "match/rule_set.hpp"
 #include "parse/line_parser.hpp"
+#include "source/byte_source.hpp"
+#include "source/framer.hpp"
 
 namespace {
 
@@ -45,13 +44,6 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
   const std::string rules_dir = argc > 3 ? argv[3] : "rules";
 
-  std::ifstream in(argv[1], std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "%s: cannot open\n", argv[1]);
-    return 2;
-  }
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-
   auto rules = ds::RuleSet::load({rules_dir}, nullptr);
   if (!rules.ok()) {
     std::fprintf(stderr, "%s: %s\n", rules_dir.c_str(), rules.error().message.c_str());
@@ -64,37 +56,30 @@ int main(int argc, char** argv) {
   ds::LineParser parser(cfg.fields, cfg.parse);
   ds::RuleScanner scanner(*rules);
 
-  // Parse once, in chunks of whole lines like the framer's; a line longer
-  // than a chunk is skipped (the framer's limit is larger, but such lines
-  // are rare and this tool measures the stages, not the framing).
+  // Parse once, framed exactly as `scan` frames the file (plain, gzip or zstd).
+  auto src = ds::open_input(argv[1]);
+  if (!src.ok()) {
+    std::fprintf(stderr, "%s\n", src.error().message.c_str());
+    return 2;
+  }
+  ds::Framer framer(**src, cfg.framer, 0);
   std::vector<std::unique_ptr<ds::EventBatch>> batches;
-  uint64_t events = 0, skipped = 0;
-  const size_t chunk = cfg.framer.chunk_bytes;
-  std::string buf;
-  for (size_t at = 0; at < data.size();) {
-    size_t end = std::min(data.size(), at + chunk);
-    if (end < data.size()) {
-      const size_t nl = data.rfind('\n', end - 1);
-      if (nl == std::string::npos || nl < at) {  // one line longer than a chunk
-        const size_t next = data.find('\n', end);
-        at = next == std::string::npos ? data.size() : next + 1;
-        ++skipped;
-        continue;
-      }
-      end = nl + 1;
-    }
-    buf.assign(data, at, end - at);
-    buf.append(64, '\0');  // padding for simdjson
+  uint64_t events = 0, bytes = 0;
+  ds::Chunk chunk;
+  while (framer.next(chunk)) {
     auto b = std::make_unique<ds::EventBatch>();
     b->seq = batches.size();
-    parser.parse_chunk(buf.data(), end - at, &scanner, *b);
+    parser.parse_chunk(chunk.data(), chunk.size(), &scanner, *b);
     events += b->events.size();
+    bytes += chunk.size();
     batches.push_back(std::move(b));
-    at = end;
   }
-  std::printf("%s: %zu bytes, %llu events in %zu chunks (%llu lines over %zu bytes skipped)\n", argv[1],
-              data.size(), static_cast<unsigned long long>(events), batches.size(),
-              static_cast<unsigned long long>(skipped), chunk);
+  if (framer.failed()) {
+    std::fprintf(stderr, "%s: %s\n", argv[1], framer.error().c_str());
+    return 2;
+  }
+  std::printf("%s: %llu bytes, %llu events in %zu chunks\n", argv[1], static_cast<unsigned long long>(bytes),
+              static_cast<unsigned long long>(events), batches.size());
 
   const auto& cats = (*rules)->categories();
   double best_shard = 1e300, best_cluster = 1e300;
