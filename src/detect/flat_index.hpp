@@ -20,83 +20,81 @@ class FlatIndex {
 
   uint32_t find(uint64_t key) const {
     for (uint64_t i = key & mask_;; i = (i + 1) & mask_) {
-      if (keys_[i] == key) return vals_[i];
-      if (keys_[i] == 0) return kNone;
+      if (cells_[i].key == key) return cells_[i].val;
+      if (cells_[i].key == 0) return kNone;
     }
   }
 
   // Caller guarantees key is absent and non-zero. Grows (doubling) when the
   // load factor would pass 0.5.
   void insert(uint64_t key, uint32_t val) {
-    if ((size_ + 1) * 2 > keys_.size()) rehash(keys_.size() * 2);
+    if ((size_ + 1) * 2 > cells_.size()) rehash(cells_.size() * 2);
     uint64_t i = key & mask_;
-    while (keys_[i] != 0) i = (i + 1) & mask_;
-    keys_[i] = key;
-    vals_[i] = val;
+    while (cells_[i].key != 0) i = (i + 1) & mask_;
+    cells_[i] = {key, val};
     ++size_;
   }
 
   void erase(uint64_t key) {
     uint64_t i = key & mask_;
-    while (keys_[i] != key) {
-      if (keys_[i] == 0) return;
+    while (cells_[i].key != key) {
+      if (cells_[i].key == 0) return;
       i = (i + 1) & mask_;
     }
     // Backward-shift: pull later entries of the probe run into the hole.
     for (uint64_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
-      if (keys_[j] == 0) break;
-      uint64_t home = keys_[j] & mask_;
+      if (cells_[j].key == 0) break;
+      uint64_t home = cells_[j].key & mask_;
       // Move j into i if its home is not cyclically in (i, j].
       bool between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
       if (!between) {
-        keys_[i] = keys_[j];
-        vals_[i] = vals_[j];
+        cells_[i] = cells_[j];
         i = j;
       }
     }
-    keys_[i] = 0;
-    vals_[i] = kNone;
+    cells_[i] = Cell{};
     --size_;
   }
 
   // Pre-sizes for n entries (e.g. when restoring state), without exceeding
   // what max_entries needs.
   void reserve(uint64_t n) {
-    uint64_t cap = keys_.size();
+    uint64_t cap = cells_.size();
     while (cap < n * 2) cap <<= 1;
-    if (cap != keys_.size()) rehash(cap);
+    if (cap != cells_.size()) rehash(cap);
   }
 
   void clear() { rehash(kMinCapacity); }
 
   uint64_t size() const { return size_; }
-  uint64_t capacity() const { return keys_.size(); }
+  uint64_t capacity() const { return cells_.size(); }
   uint64_t max_entries() const { return max_entries_; }
-  uint64_t memory_bytes() const { return keys_.size() * (sizeof(uint64_t) + sizeof(uint32_t)); }
+  uint64_t memory_bytes() const { return cells_.size() * sizeof(Cell); }
 
  private:
+  // Key and slot side by side: a lookup costs one cache miss, not two.
+  struct Cell {
+    uint64_t key = 0;
+    uint32_t val = kNone;
+  };
+
   void rehash(uint64_t cap) {
-    std::vector<uint64_t> old_keys;
-    std::vector<uint32_t> old_vals;
-    old_keys.swap(keys_);
-    old_vals.swap(vals_);
-    keys_.assign(cap, 0);
-    vals_.assign(cap, kNone);
+    std::vector<Cell> old;
+    old.swap(cells_);
+    cells_.assign(cap, Cell{});
     mask_ = cap - 1;
     size_ = 0;
-    for (uint64_t i = 0; i < old_keys.size(); ++i) {
-      if (old_keys[i] == 0) continue;
-      uint64_t j = old_keys[i] & mask_;
-      while (keys_[j] != 0) j = (j + 1) & mask_;
-      keys_[j] = old_keys[i];
-      vals_[j] = old_vals[i];
+    for (const Cell& c : old) {
+      if (c.key == 0) continue;
+      uint64_t j = c.key & mask_;
+      while (cells_[j].key != 0) j = (j + 1) & mask_;
+      cells_[j] = c;
       ++size_;
     }
   }
 
   uint64_t max_entries_;
-  std::vector<uint64_t> keys_;
-  std::vector<uint32_t> vals_;
+  std::vector<Cell> cells_;
   uint64_t mask_ = 0;
   uint64_t size_ = 0;
 };
