@@ -89,12 +89,12 @@ uint32_t ClusterStage::alloc_block(uint32_t c) {
 }
 
 void ClusterStage::grow(Entry& e) {
-  const uint32_t c = e.size_class + 1;
+  const uint32_t c = e.size_class + 1u;
   const uint32_t b = alloc_block(c);  // pool_[c] may move; members(e) is in pool_[c - 1]
   std::copy_n(members(e), e.nmembers, pool_[c].data() + size_t{b} * kBlockSize[c]);
   free_block(e);
   e.block = b;
-  e.size_class = c;
+  e.size_class = static_cast<uint8_t>(c);
 }
 
 uint32_t ClusterStage::create(uint64_t key, uint32_t kind, int64_t now) {
@@ -118,7 +118,7 @@ uint32_t ClusterStage::create(uint64_t key, uint32_t kind, int64_t now) {
   Entry& e = entries_[s];
   e = Entry{};
   e.key = key;
-  e.kind = kind;
+  e.kind = static_cast<uint8_t>(kind);
   e.last_hit_ms = now;
   e.block = alloc_block(e.size_class);
   dirty_.push_back(s);
@@ -158,7 +158,6 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
                     static_cast<double>(ev.completion_tokens) / std::max(1, ev.n) >= cfg_.cluster.long_output_tokens);
   const uint64_t fps[kKinds] = {ev.system_hash, ev.prompt_suffix_hash, ev.user_agent_hash, ev.ip_hash};
   const uint64_t acct = ev.account_hash;
-  const uint64_t acct_mixed = decltype(Entry::accounts)::mix(acct);  // once for the four sketches
   uint32_t name = kNil;
   const bool usage = hit && ev.completion_tokens >= 0;  // only hits add outputs
   uint64_t out = 0;
@@ -189,7 +188,6 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
     }
     Entry& e = entries_[s];
     ++e.requests;
-    if (acct != 0) e.accounts.add_mixed(acct_mixed);  // e.accounts.add(acct)
     if (hit) {
       ++e.hits;
       if (e.last_hit_ms <= prev_eval_ms_) dirty_.push_back(s);  // its first hit since the last evaluation
@@ -217,15 +215,15 @@ void ClusterStage::touch_event(const Event& ev, const EventBatch& b) {
           grow(e);
           mem = members(e);
         }
-        m = &mem[e.nmembers++];
+        at = e.nmembers++;
       } else {
         // SpaceSaving-style: replace the member with the fewest hits.
-        uint32_t lo = 0;
+        at = 0;
         for (uint32_t i = 1; i < kMaxMembers; ++i)
-          if (mem[i].hits < mem[lo].hits) lo = i;
-        m = &mem[lo];
+          if (mem[i].hits < mem[at].hits) at = i;
         ++counters_.members_replaced;
       }
+      m = &mem[at];
       *m = Member{};
       m->account = acct;
     }

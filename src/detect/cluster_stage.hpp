@@ -106,17 +106,18 @@ class ClusterStage {
   // never holds more than cluster.max_fingerprints blocks.
   static constexpr uint32_t kClasses = 3;
   static constexpr std::array<uint32_t, kClasses> kBlockSize = {4, 16, kMaxMembers};
-  struct Entry {
+  // One cache line: everything a request on the fingerprint touches.
+  struct alignas(64) Entry {
     uint64_t key = 0;
-    uint32_t kind = 0;
-    uint32_t nmembers = 0;
     int64_t last_hit_ms = 0;
     uint64_t requests = 0, hits = 0, out_tokens = 0, out_n = 0;
     uint32_t lru_prev = 0xFFFFFFFFu, lru_next = 0xFFFFFFFFu;
     uint32_t block = 0;  // its members: block `block` of class `size_class`
-    uint32_t size_class = 0;
-    Hll<6> accounts;  // distinct accounts seen on the fingerprint since creation
+    uint8_t kind = 0;
+    uint8_t nmembers = 0;  // <= kMaxMembers
+    uint8_t size_class = 0;
   };
+  static_assert(sizeof(Entry) == 64 && kMaxMembers <= 255);
   struct Name {
     uint64_t hash = 0;
     std::string id;

@@ -274,8 +274,8 @@ void ClusterStage::save_state(StateWriter& w) const {
   w(static_cast<uint64_t>(index_.size()));
   for (uint32_t s = head_; s != kNil; s = entries_[s].lru_next) {
     const Entry& e = entries_[s];
-    w(e.key), w(e.kind), w(e.nmembers), w(e.last_hit_ms), w(e.requests), w(e.hits), w(e.out_tokens), w(e.out_n);
-    w(e.accounts);
+    w(e.key), w(uint32_t{e.kind}), w(uint32_t{e.nmembers}), w(e.last_hit_ms), w(e.requests), w(e.hits), w(e.out_tokens),
+        w(e.out_n);
     const Member* mem = members(e);
     for (uint32_t i = 0; i < e.nmembers; ++i) {
       const Member& m = mem[i];
@@ -343,7 +343,7 @@ bool ClusterStage::load_state(StateReader& r, std::string& err) {
   }
 
   uint64_t ne = 0;
-  constexpr size_t kEntryMin = 8 + 4 + 4 + 8 + 8 * 4 + 64;
+  constexpr size_t kEntryMin = 8 + 4 + 4 + 8 + 8 * 4;
   if (!r.count(ne, std::max<uint64_t>(1, cfg_.cluster.max_fingerprints), kEntryMin, "fingerprints"))
     return fail(r.error());
   entries_.assign(static_cast<size_t>(ne), Entry{});
@@ -354,12 +354,14 @@ bool ClusterStage::load_state(StateReader& r, std::string& err) {
   head_ = tail_ = kNil;
   for (uint32_t s = 0; s < ne; ++s) {
     Entry& e = entries_[s];
-    r(e.key), r(e.kind), r(e.nmembers), r(e.last_hit_ms), r(e.requests), r(e.hits), r(e.out_tokens), r(e.out_n);
-    r(e.accounts);
+    uint32_t kind = 0, nmembers = 0;
+    r(e.key), r(kind), r(nmembers), r(e.last_hit_ms), r(e.requests), r(e.hits), r(e.out_tokens), r(e.out_n);
     if (!r.ok()) return fail(r.error());
-    if (e.key == 0 || index_.find(e.key) != FlatIndex::kNone || e.kind >= kKinds || e.nmembers > kMaxMembers ||
+    if (e.key == 0 || index_.find(e.key) != FlatIndex::kNone || kind >= kKinds || nmembers > kMaxMembers ||
         !state_time_ok(e.last_hit_ms, false))
       return fail("invalid fingerprint record #" + std::to_string(s));
+    e.kind = static_cast<uint8_t>(kind);
+    e.nmembers = static_cast<uint8_t>(nmembers);
     while (kBlockSize[e.size_class] < e.nmembers) ++e.size_class;  // the smallest class that holds them
     e.block = alloc_block(e.size_class);
     Member* mem = members(e);

@@ -30,7 +30,9 @@
 
 namespace ds {
 
-inline constexpr uint32_t kDetectorStateVersion = 2;  // 2: AccountState::near_prompts
+// 2: AccountState::near_prompts; 3: cluster fingerprints without the unused
+// distinct-account sketch.
+inline constexpr uint32_t kDetectorStateVersion = 3;
 
 // Appends a self-contained blob to `out`. `cluster` may be null (disabled).
 void save_detector_state(const std::vector<std::unique_ptr<AccountDetector>>& shards, const ClusterStage* cluster,

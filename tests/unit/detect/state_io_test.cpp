@@ -351,14 +351,17 @@ TEST_CASE("state: a state from another config or rule set is refused clearly", "
     REQUIRE_FALSE(res.ok());
     REQUIRE_THAT(res.error().message, Catch::Contains("not a distillscan detector state"));
   }
-  for (char v : {char(1), char(99)}) {  // an older build's state (1: no near-duplicate sketches), a newer one's
+  // Older builds' states (1: no near-duplicate sketches; 2: a distinct-account
+  // sketch per cluster fingerprint), a newer one's.
+  for (char v : {char(1), char(2), char(99)}) {
     std::string other = blob;
     other[8] = v;
     Run b(test_config(), cats);
     auto res = load_detector_state(other, b.shards, b.cluster.get());
     REQUIRE_FALSE(res.ok());
     REQUIRE_THAT(res.error().message, Catch::Contains("format version " + std::to_string(int(v)) +
-                                                      ", this build reads version 2"));
+                                                      ", this build reads version " +
+                                                      std::to_string(kDetectorStateVersion)));
   }
 }
 
