@@ -12,7 +12,7 @@ namespace {
 
 static_assert(sizeof(WindowCounts) == 216, "update the byte counts in account_state.hpp and README");
 static_assert(sizeof(WindowBucket) == 224, "update the byte counts in account_state.hpp and README");
-static_assert(sizeof(AccountState) == 1432, "update the byte counts in account_state.hpp and README");
+static_assert(sizeof(AccountState) == 1424, "update the byte counts in account_state.hpp and README");
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 

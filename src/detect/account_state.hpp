@@ -7,7 +7,7 @@
 // Bytes per account (x86-64, checked by static_asserts in account_detector.cpp):
 //   WindowCounts                      216 B  (32 category counters: every category a RuleSet allows)
 //   WindowBucket                      224 B  x `buckets` (default 12 -> 2,688 B, in the table's pool)
-//   AccountState                    1,432 B  (+ the id string's heap buffer when longer than 15 bytes;
+//   AccountState                    1,424 B  (+ the id string's heap buffer when longer than 15 bytes;
 //                                             ids are capped at detector max_account_bytes, default 256):
 //     short window sum (WindowCounts)            216
 //     long horizon: 2 epochs x WindowCounts      432   (horizon/2 each; default 2 x 12 h)
@@ -19,11 +19,12 @@
 //     hour-of-day histogram 24 x u32              96   cadence flatness
 //     inter-arrival Welford (n, mean, m2)         24   cadence regularity
 //     sample request ids 3 x 64 + bookkeeping    196
-//     id, times, counters, alerting, LRU links  ~136
-// Default total 4,120 B per tracked account, plus 24-48 B of index (12 B a
+//     id, times, counters, alerting          ~128
+//   LRU link (in AccountTable, beside the state)      8 B
+// Default total 4,120 B per tracked account, plus 32-64 B of index (16 B a
 // cell at a load factor of 1/4..1/2; the index grows on demand), plus the id
 // when longer than 15 bytes (<= 256). 200,000 accounts (limits.max_accounts)
-// ~ 835 MB worst case; fewer buckets or a lower limits.max_accounts shrink
+// ~ 837 MB worst case; fewer buckets or a lower limits.max_accounts shrink
 // it. Nothing is allocated for accounts that do not exist yet.
 #pragma once
 #include <array>
@@ -237,10 +238,6 @@ struct AccountState {
   std::array<std::array<char, kSampleIdBytes>, kSampleIds> sample_ids{};
   std::array<uint8_t, kSampleIds> sample_len{};
   uint8_t sample_next = 0;
-
-  // LRU links (slot indices) owned by AccountTable.
-  uint32_t lru_prev = 0xFFFFFFFFu;
-  uint32_t lru_next = 0xFFFFFFFFu;
 
   void add_sample(std::string_view rid) {
     if (rid.empty()) return;

@@ -15,17 +15,15 @@ AccountState* AccountTable::find(uint64_t hash) {
 }
 
 void AccountTable::unlink(uint32_t s) {
-  AccountState& a = slots_[s];
-  if (a.lru_prev != kNil) slots_[a.lru_prev].lru_next = a.lru_next; else head_ = a.lru_next;
-  if (a.lru_next != kNil) slots_[a.lru_next].lru_prev = a.lru_prev; else tail_ = a.lru_prev;
-  a.lru_prev = a.lru_next = kNil;
+  Link& l = lru_[s];
+  if (l.prev != kNil) lru_[l.prev].next = l.next; else head_ = l.next;
+  if (l.next != kNil) lru_[l.next].prev = l.prev; else tail_ = l.prev;
+  l = Link{};
 }
 
 void AccountTable::push_front(uint32_t s) {
-  AccountState& a = slots_[s];
-  a.lru_prev = kNil;
-  a.lru_next = head_;
-  if (head_ != kNil) slots_[head_].lru_prev = s;
+  lru_[s] = {kNil, head_};
+  if (head_ != kNil) lru_[head_].prev = s;
   head_ = s;
   if (tail_ == kNil) tail_ = s;
 }
@@ -60,6 +58,7 @@ AccountState& AccountTable::touch(uint64_t hash, std::string_view id, int64_t no
   } else {
     s = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
+    lru_.emplace_back();
     buckets_.resize(buckets_.size() + buckets_per_);
   }
   AccountState& a = slots_[s];
@@ -78,7 +77,7 @@ AccountState& AccountTable::touch(uint64_t hash, std::string_view id, int64_t no
 uint64_t AccountTable::memory_bytes() const {
   uint64_t ids = 0;
   for (const auto& a : slots_) ids += a.id.capacity();
-  return index_.memory_bytes() + slots_.capacity() * sizeof(AccountState) +
+  return index_.memory_bytes() + slots_.capacity() * sizeof(AccountState) + lru_.capacity() * sizeof(Link) +
          buckets_.capacity() * sizeof(WindowBucket) + free_.capacity() * sizeof(uint32_t) + ids;
 }
 

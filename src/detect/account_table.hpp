@@ -44,7 +44,7 @@ class AccountTable {
 
   template <class F>
   void for_each(F&& f) const {
-    for (uint32_t s = head_; s != kNil; s = slots_[s].lru_next) f(slots_[s]);
+    for (uint32_t s = head_; s != kNil; s = lru_[s].next) f(slots_[s]);
   }
 
  private:
@@ -60,6 +60,12 @@ class AccountTable {
   uint32_t max_id_bytes_;
   FlatIndex index_;
   std::vector<AccountState> slots_;
+  // LRU links of slots_[i], apart from the states: relinking an account
+  // touches its neighbours' links, not three more ~1.5 KB states.
+  struct Link {
+    uint32_t prev = kNil, next = kNil;
+  };
+  std::vector<Link> lru_;
   std::vector<WindowBucket> buckets_;
   std::vector<uint32_t> free_;
   uint32_t head_ = kNil;  // most recent

@@ -131,7 +131,7 @@ void AccountTable::save_state(StateWriter& w) const {
   w(static_cast<uint64_t>(index_.size()));
   // Most recent first; restored slots are renumbered in this order (slot
   // numbers never influence output: iteration is by LRU order or by key).
-  for (uint32_t s = head_; s != kNil; s = slots_[s].lru_next) {
+  for (uint32_t s = head_; s != kNil; s = lru_[s].next) {
     const AccountState& a = slots_[s];
     w(a.hash);
     w.str(a.id);
@@ -177,6 +177,7 @@ bool AccountTable::load_state(StateReader& r, std::string& err) {
     return false;
   }
   slots_.assign(static_cast<size_t>(n), AccountState{});
+  lru_.assign(static_cast<size_t>(n), Link{});
   buckets_.assign(static_cast<size_t>(n) * buckets_per_, WindowBucket{});
   free_.clear();
   index_.clear();
@@ -209,8 +210,7 @@ bool AccountTable::load_state(StateReader& r, std::string& err) {
       break;
     }
     index_.insert(a.hash, s);
-    a.lru_prev = s == 0 ? kNil : s - 1;
-    a.lru_next = s + 1 == n ? kNil : s + 1;
+    lru_[s] = {s == 0 ? kNil : s - 1, s + 1 == n ? kNil : s + 1};
   }
   if (!r.ok()) {
     err = r.error();
