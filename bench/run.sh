@@ -8,14 +8,22 @@
 #        LAYOUT=openai  corpus layout (openai | litellm; scan gets --field overrides
 #                       only through SCAN_ARGS)
 #        REPEAT=3       runs per measurement; the fastest is reported
-#        PAIRED=5       rounds of bare DOM, scan -j 1, scan -j 2 back to back; the median
-#                       of each round's ratios is reported too (0: skip)
+#        PAIRED=5       rounds of bare DOM, two bare DOM at once, scan -j 1, scan -j 2 back
+#                       to back; the median of each round's ratios is reported too, and
+#                       every round (0: skip)
 #        RG_REPEAT=1    runs of ripgrep (slow on the rule patterns: minutes per GB)
 #        RG_TIMEOUT=1800 seconds before a ripgrep run is abandoned (reported as such)
 #        THREADS="1 2"  distillscan -j values
 #        CORPUS=path    use/keep the corpus here (default bench/out/corpus-<seed>-<size>-<layout>.jsonl)
 #        SCAN_ARGS=...  extra arguments for distillscan scan (e.g. -c config.yaml)
 #        RESULTS=path   markdown output (default bench/results/<date>.md)
+#        CACHE=reread   reread: drop the corpus from the page cache, then read it back, so
+#                       it is cached as any file read from disk is. Where the kernel caches
+#                       files in large folios (ext4 on this machine's Linux 6.18: 2 MiB)
+#                       scan's reader maps them for a fraction of the CPU 4 KiB pages cost
+#                       (1 GB: 0.20 -> 0.03 s); a file the generator has just written is
+#                       cached in small folios, which keep shows.
+#                       keep: use the corpus as it is cached
 # The corpus is reused when the generator binary and options are unchanged.
 set -euo pipefail
 
@@ -87,6 +95,16 @@ else
   gen_row="| distillscan-gen (write corpus) | 1 | $gen_wall | $gen_mbs | - | $((gen_rss / 1024)) | includes the sizing dry run; MB/s excludes it |"
 fi
 bytes=$(stat -c %s "$corpus")
+CACHE=${CACHE:-reread}
+case $CACHE in
+  reread)
+    note "dropping the corpus from the page cache and reading it back"
+    sync "$corpus"  # dirty pages (a corpus just written) cannot be dropped
+    dd if="$corpus" iflag=nocache count=0 status=none || note "could not drop the corpus from the page cache"
+    cache_note="dropped from the page cache, then read back (cached as a file read from disk)" ;;
+  keep) cache_note="as it was cached (CACHE=keep)" ;;
+  *) die "CACHE must be reread or keep" ;;
+esac
 note "warming the page cache"
 cat "$corpus" >/dev/null
 
@@ -275,23 +293,42 @@ wall_ms() {
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000))
 }
+wall_pair_ms() {  # two copies at once, like measure_pair
+  local t0 t1 p1 p2
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>"$work/paired.err" & p1=$!
+  "$@" >/dev/null 2>"$work/paired.err2" & p2=$!
+  wait "$p1" || { kill "$p2" 2>/dev/null; cat "$work/paired.err" >&2; die "paired run failed: $*"; }
+  wait "$p2" || { cat "$work/paired.err2" >&2; die "paired run failed: $*"; }
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
+}
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) printf "%.2f", a[(NR + 1) / 2]; else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-paired_r1="" paired_r2="" paired_range1="" paired_range2=""
+# Each round also runs two bare parses at once: what two cores gave an
+# embarrassingly parallel job at that moment (the host's ceiling drifts too),
+# listed per round next to that round's -j 2 / -j 1.
+paired_r1="" paired_r2="" paired_range1="" paired_range2="" paired_ceil="" paired_rows=()
 if ((have_ds && PAIRED > 0)); then
-  note "paired rounds ($PAIRED): bare DOM, scan -j 1, scan -j 2"
+  note "paired rounds ($PAIRED): bare DOM, two bare DOM at once, scan -j 1, scan -j 2"
   : >"$work/paired.r1"
   : >"$work/paired.r2"
+  : >"$work/paired.ceil"
   for ((i = 0; i < PAIRED; i++)); do
     b=$(wall_ms "$bare" --dom --line-stats "$corpus")
+    bp=$(wall_pair_ms "$bare" --dom --line-stats "$corpus")
     # shellcheck disable=SC2086
     s1=$(wall_ms "$ds" scan -j 1 -o /dev/null $SCAN_ARGS "$corpus")
     # shellcheck disable=SC2086
     s2=$(wall_ms "$ds" scan -j 2 -o /dev/null $SCAN_ARGS "$corpus")
     ratio "$b" "$s1" >>"$work/paired.r1"; echo >>"$work/paired.r1"
     ratio "$s1" "$s2" >>"$work/paired.r2"; echo >>"$work/paired.r2"
+    c=$(awk -v one="$b" -v two="$bp" 'BEGIN { printf "%.2f", 2 * one / two }')
+    echo "$c" >>"$work/paired.ceil"
+    paired_rows+=("| $((i + 1)) | $(secs "$b") | $(secs "$bp") | $(secs "$s1") | $(secs "$s2") | $(ratio "$b" "$s1") | $(ratio "$s1" "$s2") | $c |")
   done
   paired_r1=$(median <"$work/paired.r1")
   paired_r2=$(median <"$work/paired.r2")
+  paired_ceil=$(median <"$work/paired.ceil")
   paired_range1=$(sort -n "$work/paired.r1" | sed -n '1p;$p' | paste -sd- -)
   paired_range2=$(sort -n "$work/paired.r2" | sed -n '1p;$p' | paste -sd- -)
 fi
@@ -323,7 +360,7 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
   echo "- corpus: $(basename "$corpus"), $bytes bytes, $lines lines ($invalid invalid), seed $SEED, layout $LAYOUT;"
   echo "  line bytes: $linestats"
   echo "- load average (1/5/15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-  echo "- file read from the page cache (warmed first): these are CPU numbers, not disk numbers"
+  echo "- file read from the page cache (warmed first; corpus $cache_note): these are CPU numbers, not disk numbers"
   echo "- each figure is the fastest of $REPEAT runs (ripgrep: $RG_REPEAT); MB/s = corpus bytes / 10^6 / wall seconds (process start to exit)"
   echo "- rg: $npat patterns from $pattern_source, case-insensitive, whole lines (distillscan matches only mapped fields)"
   echo
@@ -358,8 +395,13 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
            "single rounds on this noisy host land above it)"
     fi
     if [[ -n $paired_r1 ]]; then
-      echo "- paired rounds (bare DOM, -j 1, -j 2 back to back, $PAIRED rounds): median -j 1 / bare DOM **$paired_r1**" \
-           "(range $paired_range1), median -j 2 / -j 1 **$paired_r2** (range $paired_range2)"
+      echo "- paired rounds (bare DOM, two bare DOM at once, -j 1, -j 2 back to back, $PAIRED rounds): median -j 1 / bare DOM **$paired_r1**" \
+           "(range $paired_range1), median -j 2 / -j 1 **$paired_r2** (range $paired_range2);" \
+           "two bare parses at once got a median **$paired_ceil×** one's throughput in the same rounds"
+      echo
+      echo "| round | bare DOM s | two bare DOM at once s | -j 1 s | -j 2 s | j1/DOM | j2/j1 | two-core ceiling (2 × DOM / two at once) |"
+      echo "|---|---|---|---|---|---|---|---|"
+      printf '%s\n' "${paired_rows[@]}"
     fi
   else
     echo "- distillscan not built: no scan ratios"
