@@ -19,8 +19,8 @@
 //     hour-of-day histogram 24 x u32              96   cadence flatness
 //     inter-arrival Welford (n, mean, m2)         24   cadence regularity
 //     sample request ids 3 x 64 + bookkeeping    196
-//     id, times, counters, alerting          ~128
-//   LRU link (in AccountTable, beside the state)      8 B
+//     id, times, counters, alerting            ~128
+//   LRU link                            8 B  (in AccountTable, beside the states)
 // Default total 4,120 B per tracked account, plus 32-64 B of index (16 B a
 // cell at a load factor of 1/4..1/2; the index grows on demand), plus the id
 // when longer than 15 bytes (<= 256). 200,000 accounts (limits.max_accounts)

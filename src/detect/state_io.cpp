@@ -34,7 +34,7 @@ void visit_counts(C& c, F& f) {
   f(c.tool_turns);
 }
 
-// Every field of AccountState except hash, id and the LRU links.
+// Every field of AccountState except hash and id.
 template <class A, class F>
 void visit_account(A& a, F& f) {
   f(a.first_seen_ms);

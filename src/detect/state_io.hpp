@@ -4,7 +4,7 @@
 // rules, and processing [k,n) writes exactly the alerts (and leaves exactly
 // the summaries and counters) of processing [0,n) in one go.
 //
-// Format (version 1), all integers little-endian, fixed width:
+// Format (version 3; see kDetectorStateVersion), all integers little-endian, fixed width:
 //   magic "DSDETST\0" | u32 version | u32 shards | u32 buckets | i64 bucket_seconds
 //   | u64 max_accounts | u32 categories | u64 config_hash | u8 has_cluster
 //   | per shard: section 'S' (u32 tag, u64 length, body)
