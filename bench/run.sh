@@ -216,18 +216,26 @@ measure() {
 # two independent processes get on this machine (its real 2-core ceiling).
 measure_pair() {
   local name=$1; shift
-  local best="" i t0 t1 wall p1 p2
+  local best="" i wall
   for ((i = 0; i < REPEAT; i++)); do
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>"$work/$name.err1" & p1=$!
-    "$@" >/dev/null 2>"$work/$name.err2" & p2=$!
-    wait "$p1" || { kill "$p2" 2>/dev/null; cat "$work/$name.err1" >&2; die "$name failed"; }
-    wait "$p2" || { cat "$work/$name.err2" >&2; die "$name failed"; }
-    t1=$(date +%s%N)
-    wall=$(((t1 - t0) / 1000000))
+    wall=$(wall_pair_ms "$name" "$@")
     if [[ -z $best || $wall -lt $best ]]; then best=$wall; fi
   done
   echo "$best" >"$work/$name.result"
+}
+
+# wall_pair_ms NAME CMD... : wall time (ms) of two copies of CMD started
+# together, until both have exited.
+wall_pair_ms() {
+  local name=$1; shift
+  local t0 t1 p1 p2
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>"$work/$name.err1" & p1=$!
+  "$@" >/dev/null 2>"$work/$name.err2" & p2=$!
+  wait "$p1" || { kill "$p2" 2>/dev/null; cat "$work/$name.err1" >&2; die "$name failed: $*"; }
+  wait "$p2" || { cat "$work/$name.err2" >&2; die "$name failed: $*"; }
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
 }
 
 json_num() { tr -d ' \n' <"$2" | sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" | head -1; }
@@ -297,16 +305,6 @@ wall_ms() {
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000))
 }
-wall_pair_ms() {  # two copies at once, like measure_pair
-  local t0 t1 p1 p2
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>"$work/paired.err" & p1=$!
-  "$@" >/dev/null 2>"$work/paired.err2" & p2=$!
-  wait "$p1" || { kill "$p2" 2>/dev/null; cat "$work/paired.err" >&2; die "paired run failed: $*"; }
-  wait "$p2" || { cat "$work/paired.err2" >&2; die "paired run failed: $*"; }
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000))
-}
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) printf "%.2f", a[(NR + 1) / 2]; else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # Each round also runs two bare parses at once: what two cores gave an
 # embarrassingly parallel job at that moment (the host's ceiling drifts too),
@@ -319,7 +317,7 @@ if ((have_ds && PAIRED > 0)); then
   : >"$work/paired.ceil"
   for ((i = 0; i < PAIRED; i++)); do
     b=$(wall_ms "$bare" --dom --line-stats "$corpus")
-    bp=$(wall_pair_ms "$bare" --dom --line-stats "$corpus")
+    bp=$(wall_pair_ms paired_pair "$bare" --dom --line-stats "$corpus")
     # shellcheck disable=SC2086
     s1=$(wall_ms "$ds" scan -j 1 -o /dev/null $SCAN_ARGS "$corpus")
     # shellcheck disable=SC2086

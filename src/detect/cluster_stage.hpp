@@ -31,7 +31,6 @@
 #include "detect/alert.hpp"
 #include "detect/detector_config.hpp"
 #include "detect/flat_index.hpp"
-#include "detect/sketch.hpp"
 
 namespace ds {
 
