@@ -244,6 +244,8 @@ per_s() { awk -v n="$2" -v ms="$1" 'BEGIN { printf "%.0f", n / (ms / 1000) }'; }
 secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 mib() { echo $(($1 / 1024)); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# two_core_ceiling ONE_MS TWO_MS: throughput of two copies at once over one copy's.
+two_core_ceiling() { ratio "$((2 * $1))" "$2"; }
 
 note "bare parse (dom)"
 measure bare_dom "$bare" --dom --line-stats "$corpus"
@@ -324,7 +326,7 @@ if ((have_ds && PAIRED > 0)); then
     s2=$(wall_ms "$ds" scan -j 2 -o /dev/null $SCAN_ARGS "$corpus")
     ratio "$b" "$s1" >>"$work/paired.r1"; echo >>"$work/paired.r1"
     ratio "$s1" "$s2" >>"$work/paired.r2"; echo >>"$work/paired.r2"
-    c=$(awk -v one="$b" -v two="$bp" 'BEGIN { printf "%.2f", 2 * one / two }')
+    c=$(two_core_ceiling "$b" "$bp")
     echo "$c" >>"$work/paired.ceil"
     paired_rows+=("| $((i + 1)) | $(secs "$b") | $(secs "$bp") | $(secs "$s1") | $(secs "$s2") | $(ratio "$b" "$s1") | $(ratio "$s1" "$s2") | $c |")
   done
@@ -383,7 +385,7 @@ linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]
       # needed (its worker plus the reader, shard and collector threads that
       # already run beside it on the second core). An estimate: it assumes
       # -j 2 needs no less CPU than -j 1 and that -j 1 never waits on I/O.
-      ceil=$(awk -v one="$dom_ms" -v two="$pair_ms" 'BEGIN { printf "%.2f", 2 * one / two }')
+      ceil=$(two_core_ceiling "$dom_ms" "$pair_ms")
       bound=$(awk -v c="$ceil" -v w="${scan_ms[1]}" -v cpu="${scan_cpu[1]}" 'BEGIN { if (cpu > 0) printf "%.2f", c * w / cpu; else printf "n/a" }')
       echo "- context: two bare parses at once get **$ceil×** one's throughput here (the 2-core ceiling);" \
            "scan -j 1 kept $(ratio "${scan_cpu[1]}" "${scan_ms[1]}") cores busy, so -j 2 / -j 1 can reach about" \
