@@ -21,7 +21,7 @@ if cmp -s "$work/a.jsonl" "$work/c.jsonl"; then echo "seed 43 gave the same corp
 "$bare" --both "$work/l.jsonl" >/dev/null
 # Every population is present and labelled.
 for style in benign heavy_user coding_agent rag_pipeline batch_customer eval_harness cot_harvester hydra \
-  mixed_proxy logit_probe dataset_gen sysprompt_extraction low_and_slow; do
+  mixed_proxy logit_probe dataset_gen sysprompt_extraction low_and_slow skeleton_sweep; do
   grep -q ",$style," "$work/a.csv" || { echo "missing population $style" >&2; exit 1; }
 done
 head -1 "$work/a.csv" | grep -qx 'account,label,style,group,requests,first_seen'

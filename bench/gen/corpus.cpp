@@ -42,6 +42,9 @@ std::span<const PopulationInfo> populations() {
        "system-prompt extraction: bursts of variants, 150-800 req/day"},
       {"low_and_slow", "attacker", 0.01, 1, build_low_and_slow,
        "low and slow: 1.5k-4k req/day flat, 92-98% one harvesting template"},
+      {"skeleton_sweep", "attacker", 0.01, 1, build_skeleton_sweep,
+       "skeleton sweep: 1.5k-5k req/day flat, one long fixed brief between a varied topic and question, no "
+       "rule phrase, long outputs"},
   };
   return kTable;
 }

@@ -1,5 +1,6 @@
 // Output harvesters: reasoning-trace harvesting at volume (`cot_harvester`),
-// templated harvesting kept under rate thresholds (`low_and_slow`), synthetic
+// templated harvesting kept under rate thresholds (`low_and_slow`), one
+// long brief between varied slots (`skeleton_sweep`), synthetic
 // dataset generation (`dataset_gen`) and reseller accounts that mix
 // harvesting into ordinary chat (`mixed_proxy`).
 #include <algorithm>
@@ -159,6 +160,54 @@ class LowAndSlow final : public Actor {
   double templated_ = 0.95;
 };
 
+// -------------------------------------------------------- skeleton sweep --
+// One long brief (fixed per account) between two slots that change on every
+// request: the topic in front, the question after it. No rule phrase and no
+// dominant suffix; inputs are long enough that the output/input ratio stays
+// ordinary. What gives it away is that nearly every prompt is a near-duplicate
+// of the others, sent round the clock with long outputs.
+class SkeletonSweep final : public Actor {
+ public:
+  SkeletonSweep(Identity id, double per_day, Rng rng, World& w, int64_t from)
+      : id_(std::move(id)),
+        rng_(rng),
+        sweep_(rng_, static_cast<int>(rng_.range(2, 5)), 10, 60),
+        models_(harvester_models(w, rng_)) {
+    arrivals_ = Arrivals(per_day, Curves::flat(), 0, from, w.end(), rng_, 0.05);
+    Grammar::get().expand("skel_brief", rng_, brief_);
+    static constexpr std::string_view kHead[] = {"Topic: ", "Subject: ", "Chapter topic: ", "## "};
+    head_ = rng_.pick(kHead);
+    next_ms_ = arrivals_.next(from, rng_);
+  }
+
+  void emit(Request& req) override {
+    id_.stamp(req, rng_);
+    req.model = models_.pick(rng_, next_ms_);
+    std::string text = head_;
+    sweep_.next_topic(rng_, text);
+    text += "\n\n";
+    text += brief_;
+    text += "\n\nQuestion: ";
+    sweep_.next_question(rng_, text);
+    MessagesBuilder mb(req);
+    mb.add(render_message("user", text, id_.content));
+    mb.finish();
+    req.temperature_c = 70;
+    req.max_tokens = 8192;
+    req.completion_tokens = completion_tokens(rng_, 2000, 0.4, 900, 8000);
+    response_head(rng_, req.response_text, 0);
+    next_ms_ = arrivals_.next(next_ms_, rng_);
+  }
+
+ private:
+  Identity id_;
+  Rng rng_;
+  TopicSweep sweep_;
+  ModelChoice models_;
+  Arrivals arrivals_;
+  std::string brief_, head_;
+};
+
 // ----------------------------------------------------------- dataset gen --
 class DatasetGen final : public Actor {
  public:
@@ -303,6 +352,16 @@ void build_low_and_slow(World& w, int n, const BuildOptions& opt, ActorList& out
     const double per_day = opt.volume * rng.uniform(1500, 4000);
     const int64_t from = start_within(w, 0.25);
     out.push_back(std::make_unique<LowAndSlow>(std::move(id), per_day, w.actor_rng(), w, from));
+  }
+}
+
+void build_skeleton_sweep(World& w, int n, const BuildOptions& opt, ActorList& out) {
+  for (int i = 0; i < n; ++i) {
+    Rng& rng = w.rng();
+    Identity id = harvester_identity(w, "skeleton_sweep", static_cast<int>(rng.range(1, 3)), 1, 3);
+    const double per_day = opt.volume * rng.uniform(1500, 5000);
+    const int64_t from = start_within(w, 0.2);
+    out.push_back(std::make_unique<SkeletonSweep>(std::move(id), per_day, w.actor_rng(), w, from));
   }
 }
 

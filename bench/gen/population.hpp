@@ -44,5 +44,6 @@ void build_logit_probe(World&, int, const BuildOptions&, ActorList&);
 void build_dataset_gen(World&, int, const BuildOptions&, ActorList&);
 void build_sysprompt_extraction(World&, int, const BuildOptions&, ActorList&);
 void build_low_and_slow(World&, int, const BuildOptions&, ActorList&);
+void build_skeleton_sweep(World&, int, const BuildOptions&, ActorList&);
 
 }  // namespace gen

@@ -3,8 +3,10 @@
 # join the alerts with the generator's labels, and assert account-level
 # precision >= 0.95 and recall >= 0.95 per seed, every attacker style caught,
 # >= 90% of hydra members flagged, and zero flags on each hard-negative
-# population. The LiteLLM layout of the first seed (scanned with the litellm
-# field preset) must flag exactly the same accounts. Prints a per-style table
+# population; the skeleton_sweep style (no rule phrase, no dominant suffix)
+# must be caught by the near-duplicate detector. The LiteLLM layout of the
+# first seed (scanned with the litellm field preset) must flag exactly the
+# same accounts. Prints a per-style table
 # with time-to-detect (event time from an account's first request to its
 # first alert).
 # Usage: quality.sh DISTILLSCAN SOURCE_DIR BUILD_DIR  (env: SEEDS, ACCOUNTS, HOURS, KEEP=dir)
@@ -71,6 +73,20 @@ score() {
     }' "$2" "$1"
 }
 
+# Styles built to exercise one detector path alone: every flagged account of
+# the style must have an alert line carrying that reason (else the style is
+# caught by something else and the path goes untested end to end).
+expect_reason() {  # LABELS ALERTS TAG STYLE REASON
+  local acc bad=0
+  while IFS=, read -r acc _ style _ requests _; do
+    [[ $style == "$4" && $requests != 0 ]] || continue
+    grep -F "\"account\":\"$acc\"" "$2" | grep -qF "\"detector\":\"$5\"" && continue
+    echo "FAIL: $3: $4 account $acc has no alert with reason $5"
+    bad=1
+  done < "$1"
+  return $bad
+}
+
 fail=0
 first_seed=""
 for seed in $seeds; do
@@ -78,6 +94,7 @@ for seed in $seeds; do
   "$bin" scan --no-summary -j 2 -o "$work/s$seed.alerts" --report "$work/s$seed.report" "$work/s$seed.jsonl"
   score "$work/s$seed.csv" "$work/s$seed.alerts" "seed$seed" | tee "$work/s$seed.score"
   grep -q '^RESULT .* ok=1$' "$work/s$seed.score" || fail=1
+  expect_reason "$work/s$seed.csv" "$work/s$seed.alerts" "seed$seed" skeleton_sweep near_duplicate_share || fail=1
   [[ -n $first_seed ]] || first_seed=$seed
 done
 
