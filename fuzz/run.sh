@@ -32,13 +32,13 @@ secs=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${DS_FUZZ_BUILD_DIR:-$root/build/fuzz}
-targets=(${DS_FUZZ_TARGETS:-line rules config framer state})
-declare -A max_len=([line]=65536 [rules]=4096 [config]=4096 [framer]=4096 [state]=262144)
+targets=(${DS_FUZZ_TARGETS:-line rules config framer state gzip})
+declare -A max_len=([line]=65536 [rules]=4096 [config]=4096 [framer]=4096 [state]=262144 [gzip]=8192)
 # Hyperscan's compiler runs ~8x slower under ASan: one realistic rule (the
 # bundled cot_full_reasoning) takes 1 s of CPU in a release build and up to
 # ~8 s here, so the rules target gets 30 s before a compile counts as a hang.
-declare -A timeout=([line]=10 [rules]=30 [config]=10 [framer]=10 [state]=10)
-declare -A dict=([line]=json.dict [rules]=yaml.dict [config]=yaml.dict [framer]= [state]=)
+declare -A timeout=([line]=10 [rules]=30 [config]=10 [framer]=10 [state]=10 [gzip]=10)
+declare -A dict=([line]=json.dict [rules]=yaml.dict [config]=yaml.dict [framer]= [state]= [gzip]=)
 
 cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14 || true)}
 if [[ -z $cxx ]]; then

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
       libsimdjson-dev libhyperscan-dev prometheus-cpp-dev libboost-dev
-      libyaml-cpp-dev libcli11-dev zlib1g-dev libzstd-dev catch2
+      libyaml-cpp-dev libcli11-dev zlib1g-dev libzstd-dev libisal-dev catch2
       gzip zstd ripgrep time curl jq python3 prometheus prometheus-alertmanager systemd logrotate
       librdkafka-dev kcat
       clang libclang-rt-14-dev)  # clang + libFuzzer/sanitizer runtimes: fuzz/run.sh

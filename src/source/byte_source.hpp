@@ -44,4 +44,8 @@ enum class Compression { none, gzip, zstd };
 // or the mapping fails (then it is read with read(2) like the others).
 Result<std::unique_ptr<ByteSource>> open_input(const std::string& path);
 
+// The gzip decoder open_input() uses now: "isa-l" (built with ISA-L, the
+// default) or "zlib" (built without it, or DISTILLSCAN_GZIP=zlib).
+const char* gzip_decoder();
+
 }  // namespace ds
