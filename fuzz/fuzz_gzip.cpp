@@ -4,7 +4,12 @@
 // other than the gzip magic is replaced by it so every input is decoded as
 // gzip. Both decoders must agree: both succeed with the same bytes, or both
 // fail having produced a prefix of the same stream (one may stop earlier).
-// Read sizes vary with the input so reads end at many offsets.
+// The last two bytes pick the raw read size (1..64 bytes per read(2), so
+// headers and trailers are cut between reads) and the size of the caller's
+// reads. Built without ISA-L both runs are zlib (and trivially agree);
+// fuzz/run.sh builds with ISA-L. Known, documented differences no fuzzer is
+// likely to hit: igzip accepts incomplete Huffman code sets (zlib does not),
+// and the ISA-L path rejects member headers longer than 1 MiB.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -30,7 +35,6 @@ Decoded decode(const std::string& path, const char* decoder, size_t piece) {
   auto src = ds::open_input(path);
   ::unsetenv("DISTILLSCAN_GZIP");
   DS_FUZZ_CHECK(src);
-  DS_FUZZ_CHECK(std::string(ds::gzip_decoder()) == "isa-l" || std::string(decoder) == "zlib");
   Decoded d;
   std::string buf(piece, '\0');
   for (;;) {
@@ -54,7 +58,7 @@ bool is_prefix(const std::string& a, const std::string& b) { return a.size() <= 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 2) return 0;
+  if (size < 4) return 0;
   std::string bytes(reinterpret_cast<const char*>(data), size);
   bytes[0] = '\x1f';
   bytes[1] = '\x8b';
@@ -63,9 +67,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DS_FUZZ_CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
   const size_t piece = 1 + (static_cast<size_t>(data[size - 1]) * 37) % 5000;
+  ds::set_raw_read_limit_for_tests(1 + data[size - 2] % 64);
   const Decoded isal = decode(path, "isa-l", piece);
   const Decoded zlib = decode(path, "zlib", piece);
   ::close(fd);
+  ds::set_raw_read_limit_for_tests(0);
   if (std::getenv("DS_FUZZ_VERBOSE"))
     std::fprintf(stderr, "isa-l: %zu bytes%s; zlib: %zu bytes%s\n", isal.data.size(), isal.failed ? ", failed" : "",
                  zlib.data.size(), zlib.failed ? ", failed" : "");

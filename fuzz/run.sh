@@ -50,7 +50,7 @@ src=$here
 extra=()
 if grep -q DISTILLSCAN_FUZZ "$root/CMakeLists.txt"; then
   src=$root
-  extra=(-DDISTILLSCAN_FUZZ=ON -DDISTILLSCAN_TESTS=OFF -DDISTILLSCAN_BENCH=OFF)
+  extra=(-DDISTILLSCAN_FUZZ=ON -DDISTILLSCAN_TESTS=OFF -DDISTILLSCAN_BENCH=OFF -DDISTILLSCAN_ISAL=ON)
 fi
 echo "=== fuzz: configure $build (from $src)"
 # A build dir configured from the other source dir (fuzz/ alone vs the top level) cannot be reused.

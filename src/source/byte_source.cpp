@@ -27,6 +27,10 @@ namespace ds {
 namespace {
 
 constexpr size_t kReadBytes = 1u << 20;
+// Largest read(2) into a RawInput buffer: kReadBytes, or less for tests
+// (set_raw_read_limit_for_tests), so decoders meet headers and trailers cut
+// anywhere between two reads.
+size_t g_raw_read_limit = kReadBytes;
 constexpr size_t kMagicBytes = 4;  // enough for both magics
 
 std::string errno_message(int err) {
@@ -75,14 +79,16 @@ class RawInput {
       return -1;
     }
   }
-  // Appends one read's worth to the buffer, compacting first. Same returns as read_fd.
+  // Appends one read's worth to the buffer, compacting first. Same returns as
+  // read_fd. Never called with the buffer full of unconsumed bytes (a read
+  // of 0 bytes would look like end of input).
   long fill() {
     if (pos_ > 0) {
       std::memmove(buf_.get(), buf_.get() + pos_, len_ - pos_);
       len_ -= pos_;
       pos_ = 0;
     }
-    long r = read_fd(buf_.get() + len_, kReadBytes - len_);
+    long r = read_fd(buf_.get() + len_, std::min(kReadBytes - len_, g_raw_read_limit));
     if (r > 0) len_ += static_cast<size_t>(r);
     return r;
   }
@@ -160,7 +166,7 @@ class PlainSource final : public FileSource {
     if (in_->available() == 0) {
       if (in_->eof()) return 0;
       // Large requests go straight into the caller's buffer: no extra copy.
-      long r = n >= kReadBytes ? in_->read_fd(dst, n) : in_->fill();
+      long r = n >= kReadBytes ? in_->read_fd(dst, std::min(n, g_raw_read_limit)) : in_->fill();
       if (r < 0) failed_ = true;
       if (r <= 0 || n >= kReadBytes) return r;
     }
@@ -229,15 +235,19 @@ class GzipSource final : public FileSource {
 };
 
 #if defined(DS_HAVE_ISAL)
-// gzip through ISA-L's igzip: the same stream semantics as GzipSource
+// gzip through ISA-L's igzip, with GzipSource's stream semantics
 // (concatenated members, CRC32 and length checked, a truncated member or
-// bytes after the last member are errors), about 2.2x zlib's inflate speed
-// on our logs. On one core the decoder was the whole cost of a gzip replay:
-// zlib inflated ~350 MB/s, less than one parse worker takes.
+// bytes after the last member are errors) and the same bytes for any valid
+// stream, at about 2.2x zlib's inflate speed on our logs (zlib ~380 MB/s,
+// less than one parse worker takes). Malformed input can differ in the
+// message, and in two corners: igzip accepts an incomplete Huffman code set
+// that zlib rejects (the member's CRC32 must still match), and a member
+// header longer than the 1 MiB read buffer (a huge name or comment) is
+// rejected here.
 // Member headers are parsed here, igzip only inflates the deflate data and
 // checks the trailer (ISAL_GZIP_NO_HDR_VER): igzip's own header parser
 // reported a wrong header CRC when a header with FHCRC was split between
-// two reads (unit test "gzip members cut at the first read boundary").
+// two reads (unit test "gzip members cut at read boundaries").
 class IsalGzipSource final : public FileSource {
  public:
   explicit IsalGzipSource(std::unique_ptr<RawInput> in)
@@ -262,8 +272,13 @@ class IsalGzipSource final : public FileSource {
         in_member_ = true;
         stalled = false;
       }
-      // More input when the buffer is empty, or when igzip left a few bytes
-      // it cannot use yet (a trailer cut by a read boundary).
+      // More input when the buffer is empty, or when a call made no
+      // progress (igzip 2.30 takes partial trailers into its own buffer, so
+      // this is a safeguard: never spin on the same bytes).
+      if (stalled && !in_->eof() && in_->available() >= kReadBytes) {
+        fail("igzip made no progress on 1 MiB of input near compressed byte " + std::to_string(in_->position()));
+        break;
+      }
       if ((in_->available() == 0 || stalled) && !in_->eof() && in_->fill() < 0) {
         failed_ = true;
         break;
@@ -295,8 +310,13 @@ class IsalGzipSource final : public FileSource {
 
  private:
   // At least k unconsumed bytes in the buffer (reading more as needed)?
-  // False at end of input or on a read error (then failed_).
+  // False at end of input, on a read error (then failed_), or when k is
+  // more than the buffer holds (then too_long_).
   bool have(size_t k) {
+    if (k > kReadBytes) {
+      too_long_ = true;
+      return false;
+    }
     while (in_->available() < k && !in_->eof()) {
       if (in_->fill() < 0) {
         failed_ = true;
@@ -313,7 +333,11 @@ class IsalGzipSource final : public FileSource {
         const void* z = std::memchr(in_->data() + from, 0, in_->available() - from);
         if (z != nullptr) return static_cast<size_t>(static_cast<const char*>(z) - in_->data()) + 1;
       }
-      if (in_->eof() || in_->available() >= kReadBytes) return 0;
+      if (in_->available() >= kReadBytes) {
+        too_long_ = true;
+        return 0;
+      }
+      if (in_->eof()) return 0;
       if (in_->fill() < 0) {
         failed_ = true;
         return 0;
@@ -329,7 +353,8 @@ class IsalGzipSource final : public FileSource {
       fail("corrupt gzip data near compressed byte " + std::to_string(at) + ": " + why);
       return -1;
     };
-    auto cut = [&] {
+    auto cut = [&] {  // end of input, a read error, or a header past the buffer
+      if (too_long_) return bad("member header longer than 1 MiB (name, comment or extra field)");
       if (!failed_) fail("truncated gzip stream (input ends inside a member)");
       return -1;
     };
@@ -354,7 +379,7 @@ class IsalGzipSource final : public FileSource {
     for (unsigned f : {8u, 16u}) {  // FNAME, FCOMMENT: zero-terminated
       if (!(flags & f)) continue;
       len = string_end(len);
-      if (len == 0) return failed_ ? -1 : in_->eof() ? cut() : bad("header field longer than 1 MiB");
+      if (len == 0) return cut();
     }
     if (flags & 2) {  // FHCRC: low 16 bits of the CRC32 of the header so far
       if (!have(len + 2)) return cut();
@@ -376,8 +401,9 @@ class IsalGzipSource final : public FileSource {
     }
   }
 
-  std::unique_ptr<inflate_state> st_;  // ~40 KB: off the stack
+  std::unique_ptr<inflate_state> st_;  // ~87 KB: off the stack
   bool in_member_ = false;             // header read, deflate data or trailer not finished
+  bool too_long_ = false;              // a header did not fit the read buffer
 };
 #endif
 
@@ -485,6 +511,8 @@ class MappedSource final : public ByteSource {
 
 // ISA-L when built with it, unless DISTILLSCAN_GZIP=zlib (the unit tests
 // run every gzip case through both).
+void set_raw_read_limit_for_tests(size_t n) { g_raw_read_limit = n == 0 || n > kReadBytes ? kReadBytes : n; }
+
 const char* gzip_decoder() {
 #if defined(DS_HAVE_ISAL)
   const char* v = std::getenv("DISTILLSCAN_GZIP");

@@ -48,4 +48,9 @@ Result<std::unique_ptr<ByteSource>> open_input(const std::string& path);
 // default) or "zlib" (built without it, or DISTILLSCAN_GZIP=zlib).
 const char* gzip_decoder();
 
+// Tests and fuzzing only: the largest single read(2) of a buffered input
+// (default and 0: 1 MiB), so decoders see their input in small pieces.
+// Not thread-safe; set it before opening inputs.
+void set_raw_read_limit_for_tests(size_t n);
+
 }  // namespace ds
