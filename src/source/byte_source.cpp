@@ -407,7 +407,6 @@ class IsalGzipSource final : public FileSource {
 };
 #endif
 
-
 class ZstdSource final : public FileSource {
  public:
   explicit ZstdSource(std::unique_ptr<RawInput> in) : FileSource(std::move(in)), dctx_(ZSTD_createDCtx()) {
@@ -509,10 +508,10 @@ class MappedSource final : public ByteSource {
 
 }  // namespace
 
-// ISA-L when built with it, unless DISTILLSCAN_GZIP=zlib (the unit tests
-// run every gzip case through both).
 void set_raw_read_limit_for_tests(size_t n) { g_raw_read_limit = n == 0 || n > kReadBytes ? kReadBytes : n; }
 
+// ISA-L when built with it, unless DISTILLSCAN_GZIP=zlib (the unit tests
+// run every gzip case through both).
 const char* gzip_decoder() {
 #if defined(DS_HAVE_ISAL)
   const char* v = std::getenv("DISTILLSCAN_GZIP");
