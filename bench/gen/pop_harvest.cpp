@@ -52,27 +52,53 @@ void cot_prompt(Rng& rng, TopicSweep& sweep, bool foreign, bool demand_needed, s
   }
 }
 
-// --------------------------------------------------------- cot harvester --
-class CotHarvester final : public Actor {
- public:
-  CotHarvester(Identity id, double per_day, Rng rng, World& w, int64_t from)
+// A harvester running flat around the clock over a topic sweep: what every
+// such actor below holds and does at the start and end of each request.
+// Draws from rng in a fixed order (sweep domains, models, arrivals); the
+// subclass draws its own settings, then calls start().
+class FlatHarvester : public Actor {
+ protected:
+  struct Sweep {
+    int domains_lo, domains_hi, per_subtopic_lo, per_subtopic_hi;
+  };
+  FlatHarvester(Identity id, double per_day, Rng rng, World& w, int64_t from, Sweep sw, double jitter)
       : id_(std::move(id)),
         rng_(rng),
-        sweep_(rng_, static_cast<int>(rng_.range(2, 5)), 20, 200),
+        sweep_(rng_, static_cast<int>(rng_.range(sw.domains_lo, sw.domains_hi)), sw.per_subtopic_lo,
+               sw.per_subtopic_hi),
         models_(harvester_models(w, rng_)) {
-    arrivals_ = Arrivals(per_day, Curves::flat(), 0, from, w.end(), rng_, 0.1);
+    arrivals_ = Arrivals(per_day, Curves::flat(), 0, from, w.end(), rng_, jitter);
+  }
+  void start(int64_t from) { next_ms_ = arrivals_.next(from, rng_); }
+  void begin(Request& req) {  // client identity and model of this request
+    id_.stamp(req, rng_);
+    req.model = models_.pick(rng_, next_ms_);
+  }
+  void advance() { next_ms_ = arrivals_.next(next_ms_, rng_); }
+
+  Identity id_;
+  Rng rng_;
+  TopicSweep sweep_;
+  ModelChoice models_;
+  Arrivals arrivals_;
+};
+
+// --------------------------------------------------------- cot harvester --
+class CotHarvester final : public FlatHarvester {
+ public:
+  CotHarvester(Identity id, double per_day, Rng rng, World& w, int64_t from)
+      : FlatHarvester(std::move(id), per_day, rng, w, from, {2, 5, 20, 200}, 0.1) {
     if (rng_.chance(0.6))
       system_ = render_message("system", Grammar::get().make("cot_sys", rng_), id_.content);
     foreign_ = rng_.chance(0.2);
     n_rate_ = rng_.chance(0.5) ? rng_.uniform(0.1, 0.5) : 0.0;
     sweep_temps_ = rng_.chance(0.6);
-    next_ms_ = arrivals_.next(from, rng_);
+    start(from);
   }
 
   void emit(Request& req) override {
     static constexpr int kTemps[] = {0, 30, 60, 80, 100, 120};
-    id_.stamp(req, rng_);
-    req.model = models_.pick(rng_, next_ms_);
+    begin(req);
     if (repeats_left_ == 0) {
       user_.clear();
       cot_prompt(rng_, sweep_, foreign_, system_.json.empty(), user_);
@@ -91,15 +117,10 @@ class CotHarvester final : public Actor {
     req.completion_tokens = completion_tokens(rng_, 2600, 0.5, 600, 16000) * std::max(1, req.n);
     response_head(rng_, req.response_text, 1);
     --repeats_left_;
-    next_ms_ = arrivals_.next(next_ms_, rng_);
+    advance();
   }
 
  private:
-  Identity id_;
-  Rng rng_;
-  TopicSweep sweep_;
-  ModelChoice models_;
-  Arrivals arrivals_;
   RenderedMessage system_, user_msg_;
   std::string user_;
   bool foreign_ = false, sweep_temps_ = false;
@@ -108,26 +129,21 @@ class CotHarvester final : public Actor {
 };
 
 // ---------------------------------------------------------- low and slow --
-class LowAndSlow final : public Actor {
+class LowAndSlow final : public FlatHarvester {
  public:
   LowAndSlow(Identity id, double per_day, Rng rng, World& w, int64_t from)
-      : id_(std::move(id)),
-        rng_(rng),
-        sweep_(rng_, static_cast<int>(rng_.range(1, 3)), 30, 120),
-        models_(harvester_models(w, rng_)) {
-    arrivals_ = Arrivals(per_day, Curves::flat(), 0, from, w.end(), rng_, 0.05);
+      : FlatHarvester(std::move(id), per_day, rng, w, from, {1, 3, 30, 120}, 0.05) {
     const Grammar& g = Grammar::get();
     static constexpr std::string_view kPrefix[] = {"Task:", "### Problem", "Question:", "[INPUT]", "Solve:"};
     prefix_ = rng_.pick(kPrefix);
     g.expand("cot_demand", rng_, demand_);
     templated_ = rng_.uniform(0.92, 0.98);
-    next_ms_ = arrivals_.next(from, rng_);
+    start(from);
   }
 
   void emit(Request& req) override {
     const Grammar& g = Grammar::get();
-    id_.stamp(req, rng_);
-    req.model = models_.pick(rng_, next_ms_);
+    begin(req);
     std::string text;
     const bool harvest = rng_.chance(templated_);
     if (harvest) {
@@ -147,15 +163,10 @@ class LowAndSlow final : public Actor {
     req.completion_tokens =
         harvest ? completion_tokens(rng_, 1600, 0.5, 400, 8000) : completion_tokens(rng_, 300, 0.7, 20, 2000);
     response_head(rng_, req.response_text, harvest ? 1 : 0);
-    next_ms_ = arrivals_.next(next_ms_, rng_);
+    advance();
   }
 
  private:
-  Identity id_;
-  Rng rng_;
-  TopicSweep sweep_;
-  ModelChoice models_;
-  Arrivals arrivals_;
   std::string prefix_, demand_;
   double templated_ = 0.95;
 };
@@ -166,23 +177,18 @@ class LowAndSlow final : public Actor {
 // dominant suffix; inputs are long enough that the output/input ratio stays
 // ordinary. What gives it away is that nearly every prompt is a near-duplicate
 // of the others, sent round the clock with long outputs.
-class SkeletonSweep final : public Actor {
+class SkeletonSweep final : public FlatHarvester {
  public:
   SkeletonSweep(Identity id, double per_day, Rng rng, World& w, int64_t from)
-      : id_(std::move(id)),
-        rng_(rng),
-        sweep_(rng_, static_cast<int>(rng_.range(2, 5)), 10, 60),
-        models_(harvester_models(w, rng_)) {
-    arrivals_ = Arrivals(per_day, Curves::flat(), 0, from, w.end(), rng_, 0.05);
+      : FlatHarvester(std::move(id), per_day, rng, w, from, {2, 5, 10, 60}, 0.05) {
     Grammar::get().expand("skel_brief", rng_, brief_);
     static constexpr std::string_view kHead[] = {"Topic: ", "Subject: ", "Chapter topic: ", "## "};
     head_ = rng_.pick(kHead);
-    next_ms_ = arrivals_.next(from, rng_);
+    start(from);
   }
 
   void emit(Request& req) override {
-    id_.stamp(req, rng_);
-    req.model = models_.pick(rng_, next_ms_);
+    begin(req);
     std::string text = head_;
     sweep_.next_topic(rng_, text);
     text += "\n\n";
@@ -196,40 +202,30 @@ class SkeletonSweep final : public Actor {
     req.max_tokens = 8192;
     req.completion_tokens = completion_tokens(rng_, 2000, 0.4, 900, 8000);
     response_head(rng_, req.response_text, 0);
-    next_ms_ = arrivals_.next(next_ms_, rng_);
+    advance();
   }
 
  private:
-  Identity id_;
-  Rng rng_;
-  TopicSweep sweep_;
-  ModelChoice models_;
-  Arrivals arrivals_;
   std::string brief_, head_;
 };
 
 // ----------------------------------------------------------- dataset gen --
-class DatasetGen final : public Actor {
+class DatasetGen final : public FlatHarvester {
  public:
   DatasetGen(Identity id, double per_day, Rng rng, World& w, int64_t from)
-      : id_(std::move(id)),
-        rng_(rng),
-        sweep_(rng_, static_cast<int>(rng_.range(2, 6)), 3, 15),
-        models_(harvester_models(w, rng_)) {
-    arrivals_ = Arrivals(per_day, Curves::flat(), 0, from, w.end(), rng_, 0.1);
+      : FlatHarvester(std::move(id), per_day, rng, w, from, {2, 6, 3, 15}, 0.1) {
     if (rng_.chance(0.5))
       system_ = render_message(
           "system",
           "You are a synthetic data generator. Output only valid JSON lines, no prose, no markdown.",
           id_.content);
     json_mode_ = rng_.chance(0.4);
-    next_ms_ = arrivals_.next(from, rng_);
+    start(from);
   }
 
   void emit(Request& req) override {
     const Grammar& g = Grammar::get();
-    id_.stamp(req, rng_);
-    req.model = models_.pick(rng_, next_ms_);
+    begin(req);
     std::string topic, text;
     sweep_.next_topic(rng_, topic);
     g.expand("dsgen_req", rng_, text);
@@ -243,15 +239,10 @@ class DatasetGen final : public Actor {
     if (json_mode_) req.extra = ",\"response_format\":{\"type\":\"json_object\"}";
     req.completion_tokens = completion_tokens(rng_, 5000, 0.5, 1500, 16000);
     response_head(rng_, req.response_text, 2);
-    next_ms_ = arrivals_.next(next_ms_, rng_);
+    advance();
   }
 
  private:
-  Identity id_;
-  Rng rng_;
-  TopicSweep sweep_;
-  ModelChoice models_;
-  Arrivals arrivals_;
   RenderedMessage system_;
   bool json_mode_ = false;
 };
