@@ -158,54 +158,109 @@ uint64_t shingle_tail(const char* p, size_t left) {  // fewer than kShingleBytes
   return shingle_hash(load_le(buf), load_le(buf + 8));
 }
 
-}  // namespace
-
-uint64_t near_duplicate_key(std::string_view s) {
-  if (s.empty()) return 0;
-  const char* const base = s.data();
-  const size_t n = s.size() < kShingleSpan ? s.size() : kShingleSpan;
-  // Word starts whose shingle fits: full 16-byte loads. The rest: padded.
-  const size_t full_end = n >= kShingleBytes ? n - kShingleBytes + 1 : 0;
-  uint64_t lo = ~uint64_t{0};
-  auto word_at = [&](size_t start) {
-    uint64_t h = start < full_end ? shingle_hash(load_le(base + start), load_le(base + start + 8))
-                                  : shingle_tail(base + start, n - start);
-    lo = h < lo ? h : lo;
-  };
-  word_at(0);  // the first word always counts, so a one-word text has a key
+// The MinHash scan, block by block, so fingerprint_normalized can run it in
+// the same loop as the hash chains (below).
+class MinHashScan {
+ public:
+  explicit MinHashScan(std::string_view s)
+      : base_(s.data()), n_(s.size() < kShingleSpan ? s.size() : kShingleSpan),
+        full_end_(n_ >= kShingleBytes ? n_ - kShingleBytes + 1 : 0) {
+    word_at(0);  // the first word always counts, so a one-word text has a key
+  }
+  size_t span() const { return n_; }
   // Other words count when their first byte is odd (a c e g i k m o q s u w y,
   // among others): a sample chosen by content, so two texts sample their
-  // common shingles alike, at half the hashing.
-  size_t i = 0;
+  // common shingles alike, at half the hashing. Blocks go in order from 0.
 #if defined(__SSE2__)
-  const __m128i kSp = _mm_set1_epi8(' ');
-  unsigned carry = 0;  // the previous block ended in a space
-  for (; i + 16 <= n; i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i));
-    const auto sp = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, kSp)));
+  void block16(size_t i) {  // bytes [i, i + 16), i + 16 <= span()
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base_ + i));
+    const auto sp = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))));
     const auto odd = static_cast<unsigned>(_mm_movemask_epi8(_mm_slli_epi16(v, 7)));  // bit 0 of each byte
-    unsigned m = ((sp << 1) | carry) & odd & 0xFFFFu;
-    carry = sp >> 15;
+    unsigned m = ((sp << 1) | carry_) & odd & 0xFFFFu;
+    carry_ = sp >> 15;
     while (m != 0) {
       word_at(i + static_cast<unsigned>(__builtin_ctz(m)));
       m &= m - 1;
     }
   }
+  static constexpr bool kBlocks = true;
+#else
+  void block16(size_t) {}
+  static constexpr bool kBlocks = false;
 #endif
-  for (size_t j = i > 0 ? i : 1; j < n; ++j)
-    if (base[j - 1] == ' ' && (static_cast<unsigned char>(base[j]) & 1u)) word_at(j);
-  const uint64_t key = mix64(lo + 0x2B992DDFA23249D6ull);
-  return key != 0 ? key : 1;
+  // The bytes from `from` (the end of the last block) on, one at a time.
+  uint64_t finish(size_t from) {
+    for (size_t j = from > 0 ? from : 1; j < n_; ++j)
+      if (base_[j - 1] == ' ' && (static_cast<unsigned char>(base_[j]) & 1u)) word_at(j);
+    const uint64_t key = mix64(lo_ + 0x2B992DDFA23249D6ull);
+    return key != 0 ? key : 1;
+  }
+
+ private:
+  void word_at(size_t start) {
+    uint64_t h = start < full_end_ ? shingle_hash(load_le(base_ + start), load_le(base_ + start + 8))
+                                   : shingle_tail(base_ + start, n_ - start);
+    lo_ = h < lo_ ? h : lo_;
+  }
+  const char* base_;
+  size_t n_, full_end_;
+  uint64_t lo_ = ~uint64_t{0};
+  unsigned carry_ = 0;  // the previous block ended in a space
+};
+
+}  // namespace
+
+uint64_t near_duplicate_key(std::string_view s) {
+  if (s.empty()) return 0;
+  MinHashScan mh(s);
+  size_t i = 0;
+  if constexpr (MinHashScan::kBlocks)
+    for (; i + 16 <= mh.span(); i += 16) mh.block16(i);
+  return mh.finish(i);
 }
 
+// The same values as hash_str over the prefix, the suffix and the whole text
+// and near_duplicate_key, computed in one loop: each hash_str chain is a
+// serial run of multiplies, so on their own the three chains and the MinHash
+// wait on multiply latency one after another; interleaved, the core overlaps
+// them (the whole-text chain sets the pace). tests/unit/parse checks the
+// values against the separate functions for every length up to 3 KiB.
 PromptFingerprint fingerprint_normalized(std::string_view s) {
   PromptFingerprint fp;
   if (s.empty()) return fp;
-  fp.near = near_duplicate_key(s);
-  size_t edge = s.size() < kPromptEdgeBytes ? s.size() : kPromptEdgeBytes;
-  fp.prefix = hash_str(s.substr(0, edge));
-  fp.suffix = hash_str(s.substr(s.size() - edge));
-  fp.whole = hash_str(s);
+  using hash_detail::chain_end, hash_detail::chain_start, hash_detail::chain_step;
+  const auto* const p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  const size_t edge = n < kPromptEdgeBytes ? n : kPromptEdgeBytes;
+  const unsigned char* const sfx = p + n - edge;
+  uint64_t whole = chain_start(n), prefix = chain_start(edge), suffix = prefix;
+  MinHashScan mh(s);
+  size_t i = 0;  // bytes of the whole-text chain done; a multiple of 16 until the last loop
+  // Edges: three chains and the MinHash.
+  for (; i + 16 <= edge; i += 16) {
+    whole = chain_step(chain_step(whole, p + i), p + i + 8);
+    prefix = chain_step(chain_step(prefix, p + i), p + i + 8);
+    suffix = chain_step(chain_step(suffix, sfx + i), sfx + i + 8);
+    if constexpr (MinHashScan::kBlocks) mh.block16(i);
+  }
+  for (size_t j = i; j + 8 <= edge; j += 8) {
+    prefix = chain_step(prefix, p + j);
+    suffix = chain_step(suffix, sfx + j);
+  }
+  fp.prefix = chain_end(prefix, p + (edge & ~size_t{7}), edge & 7);
+  fp.suffix = chain_end(suffix, sfx + (edge & ~size_t{7}), edge & 7);
+  // The rest of the shingle span: the whole-text chain and the MinHash.
+  if constexpr (MinHashScan::kBlocks) {
+    for (; i + 16 <= mh.span(); i += 16) {
+      whole = chain_step(chain_step(whole, p + i), p + i + 8);
+      mh.block16(i);
+    }
+    fp.near = mh.finish(i);
+  } else {
+    fp.near = mh.finish(0);
+  }
+  for (; i + 8 <= n; i += 8) whole = chain_step(whole, p + i);
+  fp.whole = chain_end(whole, p + i, n - i);
   return fp;
 }
 

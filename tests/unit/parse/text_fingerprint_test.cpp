@@ -1,11 +1,13 @@
 // Text normalisation and fingerprints.
 #include "parse/text_fingerprint.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <catch2/catch.hpp>
 #include <random>
 #include <set>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,53 @@ TEST_CASE("prompt fingerprints", "[parse][fingerprint]") {
   CHECK(fp.prefix == hash_str(longer.substr(0, 128)));
   CHECK(fp.suffix == hash_str(longer.substr(72)));
   CHECK(fp.whole == hash_str(longer));
+}
+
+// near_duplicate_key by its definition (text_fingerprint.hpp), byte by byte:
+// the smallest shingle hash over the text's start and the word starts with
+// an odd first byte within the first kShingleSpan bytes, re-mixed.
+namespace {
+uint64_t near_key_reference(std::string_view s) {
+  if (s.empty()) return 0;
+  const size_t n = std::min(s.size(), kShingleSpan);
+  uint64_t lo = ~uint64_t{0};
+  for (size_t j = 0; j < n; ++j) {
+    if (j > 0 && !(s[j - 1] == ' ' && (static_cast<unsigned char>(s[j]) & 1u))) continue;
+    unsigned char b[kShingleBytes] = {};
+    std::memcpy(b, s.data() + j, std::min(kShingleBytes, n - j));
+    uint64_t w0 = 0, w1 = 0;
+    for (int k = 7; k >= 0; --k) w0 = w0 << 8 | b[k], w1 = w1 << 8 | b[8 + k];
+    lo = std::min(lo, mix64(w0 ^ (w1 * 0x9E3779B97F4A7C15ull)));
+  }
+  const uint64_t key = mix64(lo + 0x2B992DDFA23249D6ull);
+  return key != 0 ? key : 1;
+}
+}  // namespace
+
+// fingerprint_normalized runs the four computations in one loop; it must give
+// exactly what they give one by one, at every length around the 16-byte
+// blocks, the 128-byte edges and the 2 KiB shingle span.
+TEST_CASE("prompt fingerprints equal the separate hashes at every length", "[parse][fingerprint]") {
+  std::mt19937_64 rng(11);
+  std::string text;
+  for (int k = 0; k < 3100; ++k) {
+    const auto r = rng() % 8;
+    text += r == 0 ? ' ' : static_cast<char>(r == 1 ? 'A' + rng() % 26 : 'a' + rng() % 26);
+  }
+  for (size_t len = 0; len <= 3100; ++len) {
+    for (size_t off : {size_t{0}, size_t{3}}) {  // unaligned starts too
+      if (off + len > text.size()) continue;
+      const std::string_view s = std::string_view(text).substr(off, len);
+      const PromptFingerprint fp = fingerprint_normalized(s);
+      const size_t edge = std::min<size_t>(len, kPromptEdgeBytes);
+      INFO("length " << len << ", offset " << off);
+      REQUIRE(fp.whole == (len == 0 ? 0 : hash_str(s)));
+      REQUIRE(fp.prefix == (len == 0 ? 0 : hash_str(s.substr(0, edge))));
+      REQUIRE(fp.suffix == (len == 0 ? 0 : hash_str(s.substr(len - edge))));
+      REQUIRE(fp.near == near_duplicate_key(s));
+      REQUIRE(fp.near == near_key_reference(s));
+    }
+  }
 }
 
 TEST_CASE("near-duplicate key: one-permutation MinHash over word shingles", "[parse][fingerprint]") {
