@@ -31,4 +31,6 @@ printf 'fields:\n  preset: litellm\n' > "$train/litellm.yaml"
 rm -f "$train"/*.jsonl "$train"/*.jsonl.gz
 
 cmake --preset release-pgo > /dev/null
-cmake --build --preset release-pgo "$@"
+# --clean-first: ninja does not track the profile files, so objects built
+# with an older profile would otherwise stay.
+cmake --build --preset release-pgo --clean-first "$@"
