@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <random>
 #include <set>
 #include <cmath>
@@ -42,56 +43,6 @@ TEST_CASE("normalisation", "[parse][fingerprint]") {
   n.clear();
   n.add("Second");
   CHECK(n.text() == "second");
-}
-
-namespace {
-// The normalisation by its definition, one byte at a time (text_fingerprint.hpp).
-std::string norm_reference(const std::vector<std::string>& parts) {
-  std::string joined;
-  for (const auto& p : parts) joined += p + " ";  // texts are joined as if by whitespace
-  std::string out;
-  bool space = false, digits = false;
-  for (char ch : joined) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == ' ' || (c >= 9 && c <= 13)) {
-      space = !out.empty();
-      digits = false;
-    } else if (c >= '0' && c <= '9') {
-      if (space) out += ' ';
-      if (!digits) out += '0';
-      space = false;
-      digits = true;
-    } else {
-      if (space) out += ' ';
-      out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-      space = digits = false;
-    }
-  }
-  return out;
-}
-}  // namespace
-
-// The 16-byte fast path against the definition: random texts dense in the
-// bytes that leave it (digits, runs of every kind of whitespace), with
-// upper case and UTF-8 bytes, added in one to three parts.
-TEST_CASE("normalisation equals the byte-by-byte definition", "[parse][fingerprint]") {
-  std::mt19937_64 rng(5);
-  const std::string alphabet = "abcXYZ09 \t\n\r\v\f  \xC3\xA9-.,";
-  TextNormalizer n;
-  for (int round = 0; round < 3000; ++round) {
-    std::vector<std::string> parts(1 + rng() % 3);
-    for (auto& part : parts) {
-      const size_t len = rng() % 70;
-      for (size_t k = 0; k < len; ++k) {
-        // mostly letters, so that 16-byte blocks often pass
-        part += rng() % 4 != 0 ? static_cast<char>('a' + rng() % 26) : alphabet[rng() % alphabet.size()];
-      }
-    }
-    n.clear();
-    for (const auto& part : parts) n.add(part);
-    INFO("round " << round);
-    REQUIRE(std::string(n.text()) == norm_reference(parts));
-  }
 }
 
 TEST_CASE("prompt fingerprints", "[parse][fingerprint]") {
@@ -137,13 +88,16 @@ TEST_CASE("prompt fingerprints equal the separate hashes at every length", "[par
   std::mt19937_64 rng(11);
   std::string text;
   for (int k = 0; k < 3100; ++k) {
-    const auto r = rng() % 8;
-    text += r == 0 ? ' ' : static_cast<char>(r == 1 ? 'A' + rng() % 26 : 'a' + rng() % 26);
+    const auto r = rng() % 9;
+    text += r == 0 ? ' ' : static_cast<char>(r == 1 ? 0x80 + rng() % 128 : r == 2 ? 'A' + rng() % 26 : 'a' + rng() % 26);
   }
   for (size_t len = 0; len <= 3100; ++len) {
     for (size_t off : {size_t{0}, size_t{3}}) {  // unaligned starts too
       if (off + len > text.size()) continue;
-      const std::string_view s = std::string_view(text).substr(off, len);
+      // An exact-size heap copy, so that ASan sees any read past the end.
+      const std::unique_ptr<char[]> copy(new char[len == 0 ? 1 : len]);
+      std::memcpy(copy.get(), text.data() + off, len);
+      const std::string_view s(copy.get(), len);
       const PromptFingerprint fp = fingerprint_normalized(s);
       const size_t edge = std::min<size_t>(len, kPromptEdgeBytes);
       INFO("length " << len << ", offset " << off);
