@@ -354,13 +354,15 @@ mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$repo" diff --quiet HEAD 2>/dev/null || rev="$rev (+ uncommitted changes)"
 btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+pgo=$(sed -n 's/^DISTILLSCAN_PGO:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+lto=$(sed -n 's/^CMAKE_INTERPROCEDURAL_OPTIMIZATION:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 linestats=$(tr -d ' \n' <"$work/bare_dom.out" | sed -n 's/.*"line_bytes":{\([^}]*\)}.*/\1/p' | tr -d '"' | sed 's/,/, /g; s/:/ /g')
 
 {
   echo "# distillscan throughput, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "- machine: $(nproc) cores, $cpu, $mem RAM, Linux $(uname -r)"
-  echo "- build: $build (CMAKE_BUILD_TYPE=${btype:-?}), commit $rev"
+  echo "- build: $build (CMAKE_BUILD_TYPE=${btype:-?}, DISTILLSCAN_PGO=${pgo:-OFF}, LTO=${lto:-OFF}), commit $rev at the time of this report (the binary's own build time: $(date -u -r "$build/src/app/distillscan" '+%F %T UTC' 2>/dev/null || echo '?'))"
   echo "- corpus: $(basename "$corpus"), $bytes bytes, $lines lines ($invalid invalid), seed $SEED, layout $LAYOUT;"
   echo "  line bytes: $linestats"
   echo "- load average (1/5/15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
