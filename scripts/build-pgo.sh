@@ -6,7 +6,7 @@
 #     ways users do (-j 1 and -j 2, the OpenAI layout from a plain file, the
 #     LiteLLM layout from a gzip archive), writing build/pgo-data/,
 #  3. builds the release-pgo preset with that profile and link-time
-#     optimisation: build/release-pgo/.
+#     optimisation: build/release-pgo/ (all targets, or the ones given).
 # GCC only. Same sources, same output: the profile changes code layout and
 # inlining, never results (.ci/run runs the whole test suite on this build).
 set -euo pipefail
@@ -27,10 +27,10 @@ printf 'fields:\n  preset: litellm\n' > "$train/litellm.yaml"
 "$ds" scan -j 1 -o /dev/null --report /dev/null --no-summary "$train/openai.jsonl"
 "$ds" scan -j 2 -o /dev/null --no-summary "$train/openai.jsonl"
 "$ds" scan -j 2 -c "$train/litellm.yaml" -o /dev/null --no-summary "$train/litellm.jsonl.gz"
-[[ -d build/pgo-data ]] || { echo "build-pgo: the training run wrote no profile to build/pgo-data" >&2; exit 1; }
+main_profile='build/pgo-data/src#app#CMakeFiles#distillscan.dir#main.cpp.gcda'
+[[ -f $main_profile ]] || { echo "build-pgo: the training wrote no profile for distillscan ($main_profile)" >&2; exit 1; }
+date +%s%N > build/pgo-data/stamp  # in release-pgo's compile flags: a new profile rebuilds every object
 rm -f "$train"/*.jsonl "$train"/*.jsonl.gz
 
 cmake --preset release-pgo > /dev/null
-# --clean-first: ninja does not track the profile files, so objects built
-# with an older profile would otherwise stay.
-cmake --build --preset release-pgo --clean-first "$@"
+cmake --build --preset release-pgo "$@"
