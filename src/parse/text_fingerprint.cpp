@@ -171,8 +171,8 @@ class MinHashScan {
   // Other words count when their first byte is odd (a c e g i k m o q s u w y,
   // among others): a sample chosen by content, so two texts sample their
   // common shingles alike, at half the hashing. Blocks go in order from 0.
-#if defined(__SSE2__)
   void block16(size_t i) {  // bytes [i, i + 16), i + 16 <= span()
+#if defined(__SSE2__)
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base_ + i));
     const auto sp = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))));
     const auto odd = static_cast<unsigned>(_mm_movemask_epi8(_mm_slli_epi16(v, 7)));  // bit 0 of each byte
@@ -182,12 +182,13 @@ class MinHashScan {
       word_at(i + static_cast<unsigned>(__builtin_ctz(m)));
       m &= m - 1;
     }
-  }
-  static constexpr bool kBlocks = true;
 #else
-  void block16(size_t) {}
-  static constexpr bool kBlocks = false;
+    for (size_t j = i; j < i + 16; ++j) {
+      if (carry_ != 0 && (static_cast<unsigned char>(base_[j]) & 1u)) word_at(j);
+      carry_ = base_[j] == ' ' ? 1u : 0u;
+    }
 #endif
+  }
   // The bytes from `from` (the end of the last block) on, one at a time.
   uint64_t finish(size_t from) {
     for (size_t j = from > 0 ? from : 1; j < n_; ++j)
@@ -214,8 +215,7 @@ uint64_t near_duplicate_key(std::string_view s) {
   if (s.empty()) return 0;
   MinHashScan mh(s);
   size_t i = 0;
-  if constexpr (MinHashScan::kBlocks)
-    for (; i + 16 <= mh.span(); i += 16) mh.block16(i);
+  for (; i + 16 <= mh.span(); i += 16) mh.block16(i);
   return mh.finish(i);
 }
 
@@ -241,7 +241,7 @@ PromptFingerprint fingerprint_normalized(std::string_view s) {
     whole = chain_step(chain_step(whole, p + i), p + i + 8);
     prefix = chain_step(chain_step(prefix, p + i), p + i + 8);
     suffix = chain_step(chain_step(suffix, sfx + i), sfx + i + 8);
-    if constexpr (MinHashScan::kBlocks) mh.block16(i);
+    mh.block16(i);
   }
   for (size_t j = i; j + 8 <= edge; j += 8) {
     prefix = chain_step(prefix, p + j);
@@ -250,15 +250,11 @@ PromptFingerprint fingerprint_normalized(std::string_view s) {
   fp.prefix = chain_end(prefix, p + (edge & ~size_t{7}), edge & 7);
   fp.suffix = chain_end(suffix, sfx + (edge & ~size_t{7}), edge & 7);
   // The rest of the shingle span: the whole-text chain and the MinHash.
-  if constexpr (MinHashScan::kBlocks) {
-    for (; i + 16 <= mh.span(); i += 16) {
-      whole = chain_step(chain_step(whole, p + i), p + i + 8);
-      mh.block16(i);
-    }
-    fp.near = mh.finish(i);
-  } else {
-    fp.near = mh.finish(0);
+  for (; i + 16 <= mh.span(); i += 16) {
+    whole = chain_step(chain_step(whole, p + i), p + i + 8);
+    mh.block16(i);
   }
+  fp.near = mh.finish(i);
   for (; i + 8 <= n; i += 8) whole = chain_step(whole, p + i);
   fp.whole = chain_end(whole, p + i, n - i);
   return fp;
