@@ -221,12 +221,20 @@ TEST_CASE("normalisation: the fast path matches the reference on random text", "
     std::vector<std::string> parts(1 + rng() % 3);
     for (auto& p : parts) {
       size_t len = rng() % 90;
-      bool prose = rng() % 2;  // long runs of plain words exercise the 16-byte path
+      // Prose: long runs of plain words exercise the 16-byte path. Runs:
+      // words between runs of 1-40 digits or whitespace, which the 16-byte
+      // path takes whole, also across its block boundaries.
+      const auto mode = rng() % 3;
       for (size_t i = 0; i < len; ++i) {
-        if (prose) {
+        if (mode == 0) {
           p += static_cast<char>(rng() % 6 == 0 ? ' ' : 'a' + rng() % 26);
-        } else {
+        } else if (mode == 1) {
           p += alphabet[rng() % alphabet.size()];
+        } else if (rng() % 4 == 0) {
+          const std::string_view run_of = rng() % 2 ? "0123456789" : " \t\n\r\f\v ";
+          for (auto k = 1 + rng() % 40; k > 0; --k) p += run_of[rng() % run_of.size()];
+        } else {
+          p += static_cast<char>('A' + rng() % 26);
         }
       }
     }
