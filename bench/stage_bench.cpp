@@ -1,16 +1,17 @@
-// distillscan-stage-bench: CPU per event of the stages that run beside the
-// workers (the shard threads' AccountDetector and the collector's
-// ClusterStage), measured alone; and the worker's parse of every chunk with
-// the rules and without them (no text scanned), which splits the worker's
-// time into the rule scan (Hyperscan and its result cache) and the rest.
+// distillscan-stage-bench: the worker's parse of every chunk with the rules
+// and without them (no text scanned), which splits a worker's time into the
+// rule scan (Hyperscan, its result cache and the cache keys) and the rest;
+// and the CPU per event of the stages that run beside the workers (the shard
+// threads' AccountDetector and the collector's ClusterStage), measured alone.
 //
-// Why: at -j N on N cores whatever those stages use comes out of the
-// workers' share (see `cpu_seconds` in --stats), so they bound -j 2 / -j 1.
-// Timing them inside a full scan is noisy on a shared machine (the parse
-// dominates and the host adds +-15 %); here every line is parsed once up
-// front and each stage is then replayed over the same events ROUNDS times
-// from fresh state, reporting the fastest round. Same rules, config
-// defaults and chunking as `distillscan scan` (4 MiB chunks, one shard).
+// Why: timing these inside a full scan is noisy on a shared machine (the
+// host adds +-15 %). The worker rounds re-parse copies of the chunks with a
+// fresh parser each round, the two kinds alternating; the stages beside the
+// workers (whose CPU -j N on N cores takes from the workers, see
+// `cpu_seconds` in --stats) are replayed over events parsed once up front,
+// from fresh state each round. Each figure is the fastest round. Same
+// rules, config defaults and chunking as `distillscan scan` (4 MiB chunks,
+// one shard).
 //
 //   distillscan-stage-bench FILE [ROUNDS] [RULES_DIR]
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,7 +80,7 @@ int main(int argc, char** argv) {
     bytes += chunk.size();
     batches.push_back(std::move(b));
     ds::PaddedBuffer copy(chunk.size());
-    std::memcpy(copy.data(), chunk.data(), chunk.size());
+    if (chunk.size() != 0) std::memcpy(copy.data(), chunk.data(), chunk.size());
     copy.resize(chunk.size());
     copy.pad();
     chunks.push_back(std::move(copy));
@@ -93,16 +95,18 @@ int main(int argc, char** argv) {
   // The worker: a fresh parser and scanner per round (the scan cache starts
   // empty, as in a scan), every chunk into one reused batch.
   double best_rules = 1e300, best_plain = 1e300;
-  for (int r = 0; r < rounds; ++r) {
-    for (const bool with_rules : {true, false}) {
+  for (int r = 0; r < 2 * rounds; ++r) {
+    const bool with_rules = r % 2 == 0;
+    {
       ds::LineParser p(cfg.fields, cfg.parse);
-      ds::RuleScanner sc(*rules);
+      std::optional<ds::RuleScanner> sc;
+      if (with_rules) sc.emplace(*rules);
       ds::EventBatch b;
       uint64_t n = 0;
       const auto t0 = std::chrono::steady_clock::now();
       for (const auto& c : chunks) {
         b.reset();
-        p.parse_chunk(c.data(), c.size(), with_rules ? &sc : nullptr, b);
+        p.parse_chunk(c.data(), c.size(), sc ? &*sc : nullptr, b);
         n += b.events.size();
       }
       double& best = with_rules ? best_rules : best_plain;
