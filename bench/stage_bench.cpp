@@ -97,25 +97,23 @@ int main(int argc, char** argv) {
   double best_rules = 1e300, best_plain = 1e300;
   for (int r = 0; r < 2 * rounds; ++r) {
     const bool with_rules = r % 2 == 0;
-    {
-      ds::LineParser p(cfg.fields, cfg.parse);
-      std::optional<ds::RuleScanner> sc;
-      if (with_rules) sc.emplace(*rules);
-      ds::EventBatch b;
-      uint64_t n = 0;
-      const auto t0 = std::chrono::steady_clock::now();
-      for (const auto& c : chunks) {
-        b.reset();
-        p.parse_chunk(c.data(), c.size(), sc ? &*sc : nullptr, b);
-        n += b.events.size();
-      }
-      double& best = with_rules ? best_rules : best_plain;
-      best = std::min(best, seconds_since(t0));
-      if (n != events) {
-        std::fprintf(stderr, "worker round parsed %llu events, expected %llu\n", static_cast<unsigned long long>(n),
-                     static_cast<unsigned long long>(events));
-        return 1;
-      }
+    ds::LineParser p(cfg.fields, cfg.parse);
+    std::optional<ds::RuleScanner> sc;
+    if (with_rules) sc.emplace(*rules);
+    ds::EventBatch b;
+    uint64_t n = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& c : chunks) {
+      b.reset();
+      p.parse_chunk(c.data(), c.size(), sc ? &*sc : nullptr, b);
+      n += b.events.size();
+    }
+    double& best = with_rules ? best_rules : best_plain;
+    best = std::min(best, seconds_since(t0));
+    if (n != events) {
+      std::fprintf(stderr, "worker round parsed %llu events, expected %llu\n", static_cast<unsigned long long>(n),
+                   static_cast<unsigned long long>(events));
+      return 1;
     }
   }
 

@@ -62,11 +62,21 @@ void TextNormalizer::add(std::string_view text) {
   reserve(size_ + text.size() + 1);
   char* const base = buf_.get();
   char* out = base + size_;
-  if (out != base && !last_space_) {  // a boundary between texts counts as whitespace
-    *out++ = ' ';
-    last_space_ = true;
-  }
   bool in_digits = false;
+  // One whitespace byte or run, one digit or run of digits.
+  auto on_space = [&] {
+    if (out != base && !last_space_) {
+      *out++ = ' ';
+      last_space_ = true;
+    }
+    in_digits = false;
+  };
+  auto on_digit = [&] {
+    if (!in_digits) *out++ = '0';
+    in_digits = true;
+    last_space_ = false;
+  };
+  on_space();  // a boundary between texts counts as whitespace
   const char* p = text.data();
   const char* const end = p + text.size();
 
@@ -75,15 +85,9 @@ void TextNormalizer::add(std::string_view text) {
       auto c = static_cast<unsigned char>(*p);
       uint8_t cls = kTables.cls[c];
       if (cls == kSpace) {
-        if (out != base && !last_space_) {
-          *out++ = ' ';
-          last_space_ = true;
-        }
-        in_digits = false;
+        on_space();
       } else if (cls == kDigit) {
-        if (!in_digits) *out++ = '0';
-        in_digits = true;
-        last_space_ = false;
+        on_digit();
       } else {
         *out++ = kTables.lower[c];
         in_digits = false;
@@ -107,7 +111,7 @@ void TextNormalizer::add(std::string_view text) {
     auto ws = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, kSp), other_ws)));
     auto digits = static_cast<unsigned>(_mm_movemask_epi8(digit));
     unsigned before = (ws << 1) | ((out == base || last_space_) ? 1u : 0u);
-    unsigned stop = (digits | (ws & before)) & 0xFFFFu;
+    unsigned stop = digits | (ws & before);  // both 16-bit masks
     __m128i upper = in_range(v, kA, k25);
     __m128i lowered = _mm_or_si128(v, _mm_and_si128(upper, k20));
     lowered = _mm_or_si128(_mm_andnot_si128(other_ws, lowered), _mm_and_si128(other_ws, kSp));
@@ -127,16 +131,10 @@ void TextNormalizer::add(std::string_view text) {
       in_digits = false;
     }
     if ((digits >> i) & 1u) {
-      if (!in_digits) *out++ = '0';
-      in_digits = true;
-      last_space_ = false;
+      on_digit();
       p += __builtin_ctz(~(digits >> i));
-    } else {  // whitespace after whitespace (or first): at most one ' ' out, never first
-      if (out != base && !last_space_) {
-        *out++ = ' ';
-        last_space_ = true;
-      }
-      in_digits = false;
+    } else {  // whitespace after whitespace (or first)
+      on_space();
       p += __builtin_ctz(~(ws >> i));
     }
   }
