@@ -14,6 +14,9 @@ class TextScanner {
  public:
   virtual ~TextScanner() = default;
   virtual void scan(std::string_view text, TextField field, RuleBits& hits, uint32_t& categories) noexcept = 0;
+  // The fields (field_bit) whose texts can set a bit: a caller may skip the
+  // others without calling scan().
+  virtual uint32_t fields() const noexcept { return ~0u; }
 };
 
 }  // namespace ds

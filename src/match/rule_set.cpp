@@ -397,6 +397,10 @@ RuleScanner& RuleScanner::operator=(RuleScanner&& other) noexcept {
 }
 
 
+uint32_t RuleScanner::fields() const noexcept {
+  return rules_ && rules_->db_ != nullptr ? rules_->field_union_ : 0;
+}
+
 void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
                        uint32_t& categories) noexcept {
   if (!rules_) return;

@@ -74,6 +74,7 @@ class RuleScanner final : public TextScanner {
   // Scans `text` as field `field`; sets rule bits (and category bits) for
   // rules whose field_mask includes `field`. Never throws, never allocates.
   void scan(std::string_view text, TextField field, RuleBits& hits, uint32_t& categories) noexcept override;
+  uint32_t fields() const noexcept override;
   const RuleSet& rules() const { return *rules_; }
 
   // Result cache for repeated texts (a shared system prompt, the earlier turns

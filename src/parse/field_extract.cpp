@@ -630,6 +630,7 @@ void LineParser::Impl::finish_event(uint32_t line_in_chunk, EventBatch& out) {
 
   out.field_type_errors += static_cast<uint64_t>(std::popcount(bad & ~found & ~kRequiredMask));
   if (malformed_texts) ++out.field_type_errors;
+  commit_scans(out);
   out.events.push_back(ev);
 }
 

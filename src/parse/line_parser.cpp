@@ -244,6 +244,7 @@ void LineParser::Impl::parse_line(std::string_view line, uint32_t line_in_chunk,
   }
 
   reset_line(s);
+  line_begin = line.data();
   line_end = line.data() + line.size();
   od::document doc;
   error_code err = parser.iterate(line.data(), line.size(), line.size() + kChunkPadding).get(doc);
@@ -288,6 +289,7 @@ LineParser::~LineParser() = default;
 void LineParser::parse_line(std::string_view line, uint32_t line_in_chunk, TextScanner* scanner,
                             EventBatch& out) noexcept {
   impl_->parse_line(line, line_in_chunk, scanner, out);
+  impl_->flush_scans(out);
 }
 
 void LineParser::parse_chunk(const char* data, size_t size, TextScanner* scanner, EventBatch& out) noexcept {
@@ -298,9 +300,11 @@ void LineParser::parse_chunk(const char* data, size_t size, TextScanner* scanner
     const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     const char* line_end = nl != nullptr ? nl : end;
     impl_->parse_line(std::string_view(p, static_cast<size_t>(line_end - p)), index++, scanner, out);
+    if (impl_->pending_bytes >= Impl::kScanBatchBytes) impl_->flush_scans(out);
     ++out.lines;
     p = nl != nullptr ? nl + 1 : end;
   }
+  impl_->flush_scans(out);
   out.bytes += size;
 }
 

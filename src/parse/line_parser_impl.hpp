@@ -96,7 +96,11 @@ struct LineParser::Impl {
 
   // Per-line state -----------------------------------------------------------
   void reset_line(TextScanner* s) {
+    if (s != scanner) scan_fields = s != nullptr ? s->fields() : 0;
     scanner = s;
+    // A rejected line's texts never reach its event.
+    pending_scans.resize(committed_scans);
+    scan_arena.resize(committed_arena);
     ev = Event{};
     found = 0;
     bad = 0;
@@ -111,8 +115,44 @@ struct LineParser::Impl {
     last_user_parts.clear();
   }
 
+  // Rule scans wait until the lines of about kScanBatchBytes of text are
+  // parsed (flush_scans), then run back to back: interleaved with the walk of
+  // every line, each Hyperscan call first refetched its tables into the
+  // cache (the scan ran ~20 % faster on a text it had just scanned). Texts in
+  // the line stay valid until the chunk is done; unescaped ones live in
+  // simdjson's string buffer, which the next line reuses, so they are copied.
+  static constexpr size_t kScanBatchBytes = 256 * 1024;
   void scan(std::string_view text, TextField f) {
-    if (scanner != nullptr) scanner->scan(text, f, ev.rule_hits, ev.category_bits);
+    if ((scan_fields & field_bit(f)) == 0 || text.empty()) return;
+    PendingScan p{text.data(), 0, text.size(), 0, f};
+    if (text.data() < line_begin || text.data() >= line_end) {
+      p.data = nullptr;
+      p.arena_offset = scan_arena.size();
+      scan_arena.insert(scan_arena.end(), text.begin(), text.end());
+    }
+    pending_scans.push_back(p);
+  }
+  // Hands the line's texts to the event about to be appended to `out`.
+  void commit_scans(const EventBatch& out) {
+    for (size_t i = committed_scans; i < pending_scans.size(); ++i) {
+      pending_scans[i].event = static_cast<uint32_t>(out.events.size());
+      pending_bytes += pending_scans[i].size;
+    }
+    committed_scans = pending_scans.size();
+    committed_arena = scan_arena.size();
+  }
+  // Scans every committed text into its event. Called after each batch, at
+  // the end of parse_chunk and of parse_line: nothing waits past them.
+  void flush_scans(EventBatch& out) noexcept {
+    for (size_t i = 0; i < committed_scans; ++i) {
+      const PendingScan& p = pending_scans[i];
+      Event& e = out.events[p.event];
+      const char* data = p.data != nullptr ? p.data : scan_arena.data() + p.arena_offset;
+      scanner->scan(std::string_view(data, p.size), p.field, e.rule_hits, e.category_bits);
+    }
+    pending_scans.clear();
+    scan_arena.clear();
+    committed_scans = committed_arena = pending_bytes = 0;
   }
   void mark_bad(uint32_t mask) { bad |= mask; }
 
@@ -169,6 +209,18 @@ struct LineParser::Impl {
   size_t capacity = 0;
 
   TextScanner* scanner = nullptr;
+  uint32_t scan_fields = 0;  // scanner->fields()
+  struct PendingScan {
+    const char* data;  // in the chunk, or null: in scan_arena at arena_offset
+    size_t arena_offset;
+    size_t size;
+    uint32_t event;  // index in out.events
+    TextField field;
+  };
+  std::vector<PendingScan> pending_scans;
+  std::vector<char> scan_arena;
+  size_t committed_scans = 0, committed_arena = 0, pending_bytes = 0;
+  const char* line_begin = nullptr;
   const char* line_end = nullptr;  // end of the line being parsed (bounds raw scans)
   Event ev;
   uint32_t found = 0;  // fields with a usable value

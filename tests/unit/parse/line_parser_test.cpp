@@ -1,6 +1,7 @@
 // Field extraction: what a record turns into.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "core/hash.hpp"
@@ -499,4 +500,92 @@ TEST_CASE("system prompt hash: the per-parser cache never changes a line's hash"
   CHECK(hashes[7] != hashes[0]);
   CHECK(hashes[8] == hashes[9]);
   CHECK(hashes[8] != hashes[10]);
+}
+
+// A worker's rule scans wait until ~256 KiB of texts are parsed, then run back
+// to back (line_parser_impl.hpp, flush_scans). Every event must still get the
+// bits of exactly its own texts: not those of a rejected line before it
+// (whose texts were read before the line failed), not those of a neighbour,
+// and unescaped texts (copied, since simdjson's string buffer is reused by
+// the next line) must arrive intact. The reference is each line parsed alone.
+TEST_CASE("parse_chunk: batched rule scans give every event its own texts' bits", "[parse][extract]") {
+  struct HashingScanner : TextScanner {
+    uint32_t mask = ~0u;
+    size_t calls = 0;
+    void scan(std::string_view text, TextField field, RuleBits& hits, uint32_t& categories) noexcept override {
+      ++calls;
+      hits.set(hash_str(text) % kMaxRules);
+      hits.set(hash_str(text, 7) % kMaxRules);
+      categories |= field_bit(field);
+    }
+    uint32_t fields() const noexcept override { return mask; }
+  };
+  std::mt19937 rng(42);
+  auto word = [&] {
+    std::string w;
+    for (int i = 0, n = 2 + static_cast<int>(rng() % 8); i < n; ++i) w += static_cast<char>('a' + rng() % 26);
+    return w;
+  };
+  auto text = [&](size_t words) {
+    std::string t;
+    for (size_t i = 0; i < words; ++i) {
+      t += word();
+      switch (rng() % 8) {
+        case 0: t += "\\n"; break;       // an escape: unescaped into the string buffer
+        case 1: t += "\\u00e9 "; break;  // another escape
+        default: t += ' ';
+      }
+    }
+    return t;
+  };
+  std::vector<std::string> lines;
+  size_t text_bytes = 0;
+  for (int i = 0; i < 700; ++i) {
+    const std::string sys = text(1 + rng() % 6), user = text(1 + rng() % 300), ua = word();
+    text_bytes += sys.size() + user.size();
+    std::string line = R"({"timestamp":)" + std::to_string(i) + R"(,"account_id":"a)" + std::to_string(i % 9) +
+                       R"(","user_agent":")" + ua + R"(","request":{"messages":[{"role":"system","content":")" + sys +
+                       R"("},{"role":"user","content":[{"type":"text","text":")" + user +
+                       R"("}]},{"role":"assistant","content":")" + word() + R"("}]}})";
+    switch (rng() % 10) {
+      case 0: line.pop_back(); break;                                  // malformed after its texts
+      case 1: line.replace(line.find("account_id"), 10, "acct_xx"); break;  // no account: rejected
+      default: break;
+    }
+    lines.push_back(line);
+  }
+  REQUIRE(text_bytes > 3 * 256 * 1024);  // several batches within the chunk
+
+  for (uint32_t mask : {~0u, field_bit(TextField::user)}) {
+    CAPTURE(mask);
+    HashingScanner chunk_scanner, line_scanner;
+    chunk_scanner.mask = line_scanner.mask = mask;
+    std::string data;
+    for (const auto& l : lines) data += l + "\n";
+    std::string buf = test::padded(data);
+    LineParser p(FieldMapping::defaults(), {});
+    EventBatch b;
+    p.parse_chunk(buf.data(), data.size(), &chunk_scanner, b);
+
+    LineParser q(FieldMapping::defaults(), {});
+    std::vector<Event> want;
+    for (const auto& l : lines) {
+      auto r = test::parse_one(q, l, &line_scanner);
+      if (r.ok()) want.push_back(r.event());
+    }
+    REQUIRE(b.events.size() == want.size());
+    REQUIRE(want.size() > 500);
+    REQUIRE(want.size() < lines.size());
+    size_t with_hits = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      CAPTURE(i);
+      CHECK(b.events[i].rule_hits == want[i].rule_hits);
+      CHECK(b.events[i].category_bits == want[i].category_bits);
+      with_hits += want[i].rule_hits.any();
+    }
+    CHECK(with_hits == want.size());
+    // Each text scanned once; no field outside the mask.
+    CHECK(chunk_scanner.calls == line_scanner.calls);
+    if (mask == field_bit(TextField::user)) CHECK(b.events[0].category_bits == field_bit(TextField::user));
+  }
 }
