@@ -288,11 +288,13 @@ LineParser::~LineParser() = default;
 
 void LineParser::parse_line(std::string_view line, uint32_t line_in_chunk, TextScanner* scanner,
                             EventBatch& out) noexcept {
+  impl_->scan_fields = scanner != nullptr ? scanner->fields() : 0;
   impl_->parse_line(line, line_in_chunk, scanner, out);
   impl_->flush_scans(out);
 }
 
 void LineParser::parse_chunk(const char* data, size_t size, TextScanner* scanner, EventBatch& out) noexcept {
+  impl_->scan_fields = scanner != nullptr ? scanner->fields() : 0;
   const char* p = data;
   const char* end = data + size;
   uint32_t index = 0;

@@ -1,7 +1,7 @@
 // LineParser: one per worker thread. Parses one JSON line with a simdjson On
 // Demand parser it owns, walks the record once along the FieldMapping trie,
-// scans the texts with the worker's TextScanner, and appends an Event (or an
-// error reason) to an EventBatch. Never throws; allocates nothing per line
+// appends an Event (or an error reason) to an EventBatch, and has the worker's
+// TextScanner scan the event's texts (in batches, before the call returns). Never throws; allocates nothing per line
 // once its buffers have grown. simdjson headers stay inside the .cpp.
 #pragma once
 #include <cstddef>

@@ -507,7 +507,8 @@ TEST_CASE("system prompt hash: the per-parser cache never changes a line's hash"
 // bits of exactly its own texts: not those of a rejected line before it
 // (whose texts were read before the line failed), not those of a neighbour,
 // and unescaped texts (copied, since simdjson's string buffer is reused by
-// the next line) must arrive intact. The reference is each line parsed alone.
+// the next line) must arrive intact. The expected bits come from scanning the
+// generated texts directly; the lines go in two parse_chunk calls into one batch.
 TEST_CASE("parse_chunk: batched rule scans give every event its own texts' bits", "[parse][extract]") {
   struct HashingScanner : TextScanner {
     uint32_t mask = ~0u;
@@ -526,66 +527,112 @@ TEST_CASE("parse_chunk: batched rule scans give every event its own texts' bits"
     for (int i = 0, n = 2 + static_cast<int>(rng() % 8); i < n; ++i) w += static_cast<char>('a' + rng() % 26);
     return w;
   };
+  struct Text {
+    std::string json, plain;  // as written in the line, and unescaped
+  };
   auto text = [&](size_t words) {
-    std::string t;
+    Text t;
     for (size_t i = 0; i < words; ++i) {
-      t += word();
+      const std::string w = word();
+      t.json += w;
+      t.plain += w;
       switch (rng() % 8) {
-        case 0: t += "\\n"; break;       // an escape: unescaped into the string buffer
-        case 1: t += "\\u00e9 "; break;  // another escape
-        default: t += ' ';
+        case 0: t.json += "\\n", t.plain += "\n"; break;             // an escape: unescaped into the string buffer
+        case 1: t.json += "\\u00e9 ", t.plain += "\xC3\xA9 "; break;  // another escape
+        default: t.json += ' ', t.plain += ' ';
       }
     }
     return t;
   };
-  std::vector<std::string> lines;
+  struct Line {
+    std::string json;
+    bool accepted;
+    std::vector<std::pair<TextField, std::string>> texts;
+  };
+  std::vector<Line> lines;
   size_t text_bytes = 0;
-  for (int i = 0; i < 700; ++i) {
-    const std::string sys = text(1 + rng() % 6), user = text(1 + rng() % 300), ua = word();
-    text_bytes += sys.size() + user.size();
-    std::string line = R"({"timestamp":)" + std::to_string(i) + R"(,"account_id":"a)" + std::to_string(i % 9) +
-                       R"(","user_agent":")" + ua + R"(","request":{"messages":[{"role":"system","content":")" + sys +
-                       R"("},{"role":"user","content":[{"type":"text","text":")" + user +
-                       R"("}]},{"role":"assistant","content":")" + word() + R"("}]}})";
+  for (int i = 0; i < 1200; ++i) {
+    const Text sys = text(1 + rng() % 6), user = text(1 + rng() % 300);
+    const std::string ua = word(), reply = word();
+    text_bytes += sys.plain.size() + user.plain.size();
+    Line l;
+    l.json = R"({"timestamp":)" + std::to_string(i) + R"(,"account_id":"a)" + std::to_string(i % 9) +
+             R"(","user_agent":")" + ua + R"(","request":{"messages":[{"role":"system","content":")" + sys.json +
+             R"("},{"role":"user","content":[{"type":"text","text":")" + user.json +
+             R"("}]},{"role":"assistant","content":")" + reply + R"("}]}})";
+    l.accepted = true;
     switch (rng() % 10) {
-      case 0: line.pop_back(); break;                                  // malformed after its texts
-      case 1: line.replace(line.find("account_id"), 10, "acct_xx"); break;  // no account: rejected
+      case 0: l.json.pop_back(), l.accepted = false; break;  // malformed after its texts
+      case 1: l.json.replace(l.json.find("account_id"), 10, "acct_xx"), l.accepted = false; break;  // no account
       default: break;
     }
-    lines.push_back(line);
+    l.texts = {{TextField::user_agent, ua},
+               {TextField::system, sys.plain},
+               {TextField::user, user.plain},
+               {TextField::assistant, reply}};
+    lines.push_back(std::move(l));
   }
-  REQUIRE(text_bytes > 3 * 256 * 1024);  // several batches within the chunk
+  REQUIRE(text_bytes > 4 * 256 * 1024);  // several batches within each of the two chunks
 
   for (uint32_t mask : {~0u, field_bit(TextField::user)}) {
     CAPTURE(mask);
-    HashingScanner chunk_scanner, line_scanner;
-    chunk_scanner.mask = line_scanner.mask = mask;
-    std::string data;
-    for (const auto& l : lines) data += l + "\n";
-    std::string buf = test::padded(data);
+    HashingScanner scanner, reference;
+    scanner.mask = mask;
+    std::vector<Event> want;
+    for (const Line& l : lines) {
+      if (!l.accepted) continue;
+      Event e;
+      for (const auto& [field, t] : l.texts)
+        if (mask & field_bit(field)) reference.scan(t, field, e.rule_hits, e.category_bits);
+      want.push_back(e);
+    }
     LineParser p(FieldMapping::defaults(), {});
     EventBatch b;
-    p.parse_chunk(buf.data(), data.size(), &chunk_scanner, b);
-
-    LineParser q(FieldMapping::defaults(), {});
-    std::vector<Event> want;
-    for (const auto& l : lines) {
-      auto r = test::parse_one(q, l, &line_scanner);
-      if (r.ok()) want.push_back(r.event());
+    for (size_t half = 0; half < 2; ++half) {  // two calls, one batch: indexes continue
+      std::string data;
+      for (size_t i = half * lines.size() / 2; i < (half + 1) * lines.size() / 2; ++i) data += lines[i].json + "\n";
+      std::string buf = test::padded(data);
+      p.parse_chunk(buf.data(), data.size(), &scanner, b);
     }
     REQUIRE(b.events.size() == want.size());
-    REQUIRE(want.size() > 500);
+    REQUIRE(want.size() > 900);
     REQUIRE(want.size() < lines.size());
-    size_t with_hits = 0;
     for (size_t i = 0; i < want.size(); ++i) {
       CAPTURE(i);
       CHECK(b.events[i].rule_hits == want[i].rule_hits);
       CHECK(b.events[i].category_bits == want[i].category_bits);
-      with_hits += want[i].rule_hits.any();
+      CHECK(b.events[i].rule_hits.any());
     }
-    CHECK(with_hits == want.size());
-    // Each text scanned once; no field outside the mask.
-    CHECK(chunk_scanner.calls == line_scanner.calls);
-    if (mask == field_bit(TextField::user)) CHECK(b.events[0].category_bits == field_bit(TextField::user));
+    // Each text of an accepted line scanned once; nothing else.
+    CHECK(scanner.calls == reference.calls);
   }
+}
+
+// One line can carry thousands of texts (a completions prompt array): past
+// kMaxLineScans they are scanned at once instead of queued, and the event
+// still gets every text's bits.
+TEST_CASE("parse_line: a line with more texts than the scan queue takes", "[parse][extract]") {
+  struct CountingScanner : TextScanner {
+    size_t calls = 0;
+    std::vector<std::string> seen;
+    void scan(std::string_view text, TextField field, RuleBits& hits, uint32_t& categories) noexcept override {
+      ++calls;
+      seen.emplace_back(text);
+      hits.set(text.size() % kMaxRules);
+      categories |= field_bit(field);
+    }
+  } sc;
+  std::string line = R"({"timestamp":0,"account_id":"a","request":{"prompt":[)";
+  RuleBits want;
+  for (size_t i = 0; i < 5000; ++i) {
+    const std::string t(1 + i % 200, static_cast<char>('a' + i % 26));
+    line += (i ? ",\"" : "\"") + t + "\"";
+    want.set(t.size() % kMaxRules);
+  }
+  line += "]}}";
+  auto r = test::parse_one(line, &sc);
+  REQUIRE(r.ok());
+  CHECK(sc.calls == 5000);
+  CHECK(r.event().rule_hits == want);
+  CHECK(r.event().category_bits == field_bit(TextField::prompt));
 }
