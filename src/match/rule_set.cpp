@@ -372,6 +372,7 @@ RuleScanner::RuleScanner(std::shared_ptr<const RuleSet> rules) : rules_(std::mov
     if (hs_clone_scratch(as_scratch(rules_->proto_scratch_), &s) != HS_SUCCESS) throw std::bad_alloc();
     scratch_ = s;
     cache_ = std::make_unique<CacheEntry[]>(kCacheEntries);
+    ring_ = std::make_unique<char[]>(kTextRingBytes);
   }
 }
 
@@ -383,6 +384,8 @@ RuleScanner::RuleScanner(RuleScanner&& other) noexcept
     : rules_(std::move(other.rules_)),
       scratch_(std::exchange(other.scratch_, nullptr)),
       cache_(std::move(other.cache_)),
+      ring_(std::move(other.ring_)),
+      ring_end_(other.ring_end_),
       stats_(other.stats_) {}
 
 RuleScanner& RuleScanner::operator=(RuleScanner&& other) noexcept {
@@ -391,6 +394,8 @@ RuleScanner& RuleScanner::operator=(RuleScanner&& other) noexcept {
     rules_ = std::move(other.rules_);
     scratch_ = std::exchange(other.scratch_, nullptr);
     cache_ = std::move(other.cache_);
+    ring_ = std::move(other.ring_);
+    ring_end_ = other.ring_end_;
     stats_ = other.stats_;
   }
   return *this;
@@ -404,27 +409,29 @@ uint32_t RuleScanner::fields() const noexcept {
 void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
                        uint32_t& categories) noexcept {
   if (!rules_) return;
-  if (text.size() < kCacheMinBytes || !cache_ || (rules_->field_union_ & field_bit(field)) == 0) {
+  if (text.size() < kCacheMinBytes || text.size() > kCacheMaxBytes || !cache_ ||
+      (rules_->field_union_ & field_bit(field)) == 0) {
     rules_->scan_with(scratch_, text, field, hits, categories);
     return;
   }
-  uint64_t head = 0, tail = 0;
-  std::memcpy(&head, text.data(), 8);
-  std::memcpy(&tail, text.data() + text.size() - 8, 8);
-  uint64_t key = lookup_key(text, static_cast<uint64_t>(field));
+  const uint64_t key = lookup_key(text, static_cast<uint64_t>(field));
   CacheEntry& e = cache_[key % kCacheEntries];
   ++stats_.lookups;
-  if (e.key == key && e.len == text.size() && e.head == head && e.tail == tail) {
+  if (e.key == key && e.len == text.size() && ring_end_ <= e.pos + kTextRingBytes &&
+      std::memcmp(ring_.get() + e.pos % kTextRingBytes, text.data(), text.size()) == 0) {
     ++stats_.hits;
     stats_.bytes_skipped += text.size();
     hits |= e.hits;
     categories |= e.categories;
     return;
   }
+  const uint64_t at = ring_end_ % kTextRingBytes;
+  if (at + text.size() > kTextRingBytes) ring_end_ += kTextRingBytes - at;
+  std::memcpy(ring_.get() + ring_end_ % kTextRingBytes, text.data(), text.size());
   e.key = key;
   e.len = text.size();
-  e.head = head;
-  e.tail = tail;
+  e.pos = ring_end_;
+  ring_end_ += text.size();
   e.hits.reset();
   e.categories = 0;
   rules_->scan_with(scratch_, text, field, e.hits, e.categories);

@@ -79,17 +79,23 @@ class RuleScanner final : public TextScanner {
 
   // Result cache for repeated texts (a shared system prompt, the earlier turns
   // a chat client re-sends with every request): a fixed, direct-mapped table
-  // allocated once, keyed by field, length, a 64-bit hash and the first and
-  // last 8 bytes of the text. A hit returns the bits the scan gave that text
-  // before, so results are identical to scanning (and independent of which
-  // worker saw the text first). Only texts under kCacheMinBytes bypass the
-  // cache; the threshold is low because a Hyperscan call costs ~1,000
-  // cycles even on 30 bytes, and a short system prompt whose literals the
-  // pack's engines must confirm can cost 13,000 (measured per call on the
-  // 1 GB bench corpus), against ~50 for the key.
+  // allocated once, keyed by field, length and a 64-bit hash of the text. A
+  // hit returns the bits the scan gave that text before, so results are
+  // identical to scanning (and independent of which worker saw the text
+  // first). A hit is confirmed against a copy of the text kept in a fixed
+  // ring (kTextRingBytes): the hash is fast, not collision-resistant (two
+  // texts of the same length and edges with the same key can be built for
+  // any seed), and a sender must not be able to borrow a benign text's
+  // bits. An entry whose copy the ring has overwritten is a miss. Only texts
+  // under kCacheMinBytes (the threshold is low because a Hyperscan call
+  // costs ~1,000 cycles even on 30 bytes, and a short system prompt whose
+  // literals the pack's engines must confirm can cost 13,000, measured per
+  // call on the 1 GB bench corpus, against ~50 for the key) and over
+  // kCacheMaxBytes bypass the cache.
   static constexpr size_t kCacheEntries = 4096;
   static constexpr size_t kCacheMinBytes = 16;
-  static_assert(kCacheMinBytes >= 8, "the key reads the first and last 8 bytes of a cached text");
+  static constexpr size_t kTextRingBytes = size_t{8} << 20;
+  static constexpr size_t kCacheMaxBytes = kTextRingBytes / 16;
   struct CacheStats {
     uint64_t lookups = 0;
     uint64_t hits = 0;
@@ -101,13 +107,15 @@ class RuleScanner final : public TextScanner {
   struct CacheEntry {
     uint64_t key = 0;  // 0 = empty
     uint64_t len = 0;
-    uint64_t head = 0, tail = 0;
+    uint64_t pos = 0;  // the copy: ring_ bytes from pos % kTextRingBytes, while ring_end_ <= pos + kTextRingBytes
     RuleBits hits;
     uint32_t categories = 0;
   };
   std::shared_ptr<const RuleSet> rules_;
   void* scratch_ = nullptr;  // hs_scratch_t*
   std::unique_ptr<CacheEntry[]> cache_;
+  std::unique_ptr<char[]> ring_;
+  uint64_t ring_end_ = 0;  // bytes ever written to the ring (copies never wrap: a copy that would starts over at 0)
   CacheStats stats_;
 };
 

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "core/hash.hpp"
 
 namespace fs = std::filesystem;
 using namespace ds;
@@ -647,6 +650,83 @@ TEST_CASE("scan result cache: repeated long texts hit, and a hit gives exactly t
   CHECK(scan(scanner, at, TextField::user).hits.test(0));
   CHECK(scanner.cache_stats().lookups == lookups + 2);
   CHECK(scanner.cache_stats().hits == hits + 1);
+}
+
+// Two 96-byte texts with the same first and last 8 bytes and the same
+// lookup_key for `seed`; the second holds "secret plan", the first does not.
+std::pair<std::string, std::string> colliding_pair(uint64_t seed) {
+  std::string attack(32, 'x');
+  attack += "secret plan";
+  attack.resize(96, 'y');
+  std::string benign = attack;
+  const uint64_t k1 = 0x87C37B91114253D5ull;  // lookup_key's word multiplier (core/hash.hpp)
+  uint64_t k1_inv = k1;
+  for (int i = 0; i < 6; ++i) k1_inv *= 2 - k1 * k1_inv;  // inverse mod 2^64
+  uint64_t w4 = 0, w8 = 0;
+  std::memcpy(&w4, attack.data() + 32, 8);  // lane a's second and third words
+  std::memcpy(&w8, attack.data() + 64, 8);
+  w4 = ((w4 * k1) ^ (uint64_t{1} << 32)) * k1_inv;  // after the rotation: only the top bit differs
+  w8 ^= uint64_t{1} << 63;                          // which this word cancels
+  std::memcpy(benign.data() + 32, &w4, 8);
+  std::memcpy(benign.data() + 64, &w8, 8);
+  REQUIRE(benign != attack);
+  REQUIRE(lookup_key(benign, seed) == lookup_key(attack, seed));  // else rebuild the pair for the new hash
+  REQUIRE(benign.substr(0, 8) == attack.substr(0, 8));
+  REQUIRE(benign.substr(88) == attack.substr(88));
+  return {benign, attack};
+}
+
+// The cache key is a fast hash, not a collision-resistant one: its lanes
+// XOR a word into the state and multiply by an odd constant, so a difference
+// in the top bit passes a step unchanged and the next word can cancel it,
+// whatever the seed. Two texts of the same length, first and last bytes and
+// key are built here that way (a brute-force birthday search would find
+// UTF-8 ones too: the key has 64 bits and no secret). A sender who has the
+// benign one scanned first must not get its bits for the other.
+TEST_CASE("scan result cache: a text whose key collides with a cached one's is still scanned", "[match][cache]") {
+  // Without utf8: the crafted text is not valid UTF-8.
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[user]", "a", "    flags: [caseless]\n"));
+  RuleScanner scanner(set);
+  const auto [benign, attack] = colliding_pair(static_cast<uint64_t>(TextField::user));
+  CHECK(scan(scanner, benign, TextField::user).hits.none());
+  CHECK(scan(scanner, attack, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().hits == 0);
+  CHECK(scan(scanner, attack, TextField::user).hits.test(0));  // now cached itself
+  CHECK(scanner.cache_stats().hits == 1);
+}
+
+// The copies that confirm a hit live in a fixed ring: an entry whose copy has
+// been overwritten is scanned again, never compared with other bytes. Those
+// bytes can even be the very text looked up (copied there for another field)
+// while the entry holds another text's bits under a colliding key.
+TEST_CASE("scan result cache: entries outlived by the text ring are scanned again", "[match][cache]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[system, user]", "a", "    flags: [caseless]\n"));
+  RuleScanner scanner(set);
+  const auto [benign, attack] = colliding_pair(static_cast<uint64_t>(TextField::user));
+  CHECK(scan(scanner, benign, TextField::user).hits.none());  // its copy at ring offset 0
+  CHECK(scan(scanner, benign, TextField::user).hits.none());
+  REQUIRE(scanner.cache_stats().hits == 1);
+  // Other texts fill the ring exactly to its end (each at most kCacheMaxBytes).
+  size_t left = RuleScanner::kTextRingBytes - benign.size();
+  for (size_t i = 0; left > 0; ++i) {
+    std::string filler(std::min(left, RuleScanner::kCacheMaxBytes), 'f');
+    std::memcpy(filler.data(), &i, sizeof i);
+    CHECK(scan(scanner, filler, TextField::system).hits.none());
+    left -= filler.size();
+  }
+  // The attack text as a system prompt: copied to offset 0, over the benign copy.
+  CHECK(scan(scanner, attack, TextField::system).hits.test(0));
+  const uint64_t hits = scanner.cache_stats().hits;
+  CHECK(scan(scanner, attack, TextField::user).hits.test(0));  // the benign entry's copy is gone: scanned
+  CHECK(scanner.cache_stats().hits == hits);
+  CHECK(scan(scanner, attack, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().hits == hits + 1);
+  // Longer than kCacheMaxBytes: never cached, always right.
+  const std::string big = std::string(RuleScanner::kCacheMaxBytes, 'b') + " secret plan";
+  const uint64_t lookups = scanner.cache_stats().lookups;
+  CHECK(scan(scanner, big, TextField::user).hits.test(0));
+  CHECK(scan(scanner, big, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().lookups == lookups);
 }
 
 TEST_CASE("scan result cache: short texts with the same length and edges differ by their middle", "[match][cache]") {
