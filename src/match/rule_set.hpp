@@ -82,11 +82,13 @@ class RuleScanner final : public TextScanner {
   // allocated once, keyed by field, length and a 64-bit hash of the text. A
   // hit returns the bits the scan gave that text before, so results are
   // identical to scanning (and independent of which worker saw the text
-  // first). A hit is confirmed against a copy of the text kept in a fixed
-  // ring (kTextRingBytes): the hash is fast, not collision-resistant (two
-  // texts of the same length and edges with the same key can be built for
-  // any seed), and a sender must not be able to borrow a benign text's
-  // bits. An entry whose copy the ring has overwritten is a miss. Only texts
+  // first). A hit is confirmed against the field and a copy of the text
+  // kept in a fixed ring (kTextRingBytes): the hash is fast, not
+  // collision-resistant (two texts of the same length and edges with the
+  // same key can be built for any seed), and a sender must not be able to
+  // borrow a benign text's bits, or another field's. An entry whose copy the
+  // ring has overwritten is a miss; a hit on a copy older than half a lap
+  // copies the text again, so texts in steady use stay cached. Only texts
   // under kCacheMinBytes (the threshold is low because a Hyperscan call
   // costs ~1,000 cycles even on 30 bytes, and a short system prompt whose
   // literals the pack's engines must confirm can cost 13,000, measured per
@@ -107,10 +109,15 @@ class RuleScanner final : public TextScanner {
   struct CacheEntry {
     uint64_t key = 0;  // 0 = empty
     uint64_t len = 0;
-    uint64_t pos = 0;  // the copy: ring_ bytes from pos % kTextRingBytes, while ring_end_ <= pos + kTextRingBytes
+    uint64_t pos = 0;  // the copy: ring_ bytes from pos % kTextRingBytes, while ring_end_ - pos <= kTextRingBytes
     RuleBits hits;
     uint32_t categories = 0;
+    TextField field = TextField::user;
   };
+  static_assert(kCacheMaxBytes <= kTextRingBytes);
+  // Appends a copy of `text` (at most kCacheMaxBytes) to the ring; returns its position.
+  uint64_t copy_to_ring(std::string_view text) noexcept;
+  friend struct RuleScannerTestAccess;  // tests plant colliding entries
   std::shared_ptr<const RuleSet> rules_;
   void* scratch_ = nullptr;  // hs_scratch_t*
   std::unique_ptr<CacheEntry[]> cache_;

@@ -695,22 +695,103 @@ TEST_CASE("scan result cache: a text whose key collides with a cached one's is s
   CHECK(scanner.cache_stats().hits == 1);
 }
 
-// The copies that confirm a hit live in a fixed ring: an entry whose copy has
-// been overwritten is scanned again, never compared with other bytes. Those
-// bytes can even be the very text looked up (copied there for another field)
-// while the entry holds another text's bits under a colliding key.
+namespace ds {
+// Reaches into the scan cache to plant an entry under another key: the only
+// way to test a collision that no cheap construction gives.
+struct RuleScannerTestAccess {
+  static size_t slot(std::string_view text, TextField f) {
+    return lookup_key(text, static_cast<uint64_t>(f)) % RuleScanner::kCacheEntries;
+  }
+  // Makes `text`'s entry for `from` answer `text`'s lookup for `to`, as if its two keys collided.
+  static void collide_fields(RuleScanner& s, std::string_view text, TextField from, TextField to) {
+    RuleScanner::CacheEntry e = s.cache_[slot(text, from)];
+    REQUIRE(e.len == text.size());
+    e.key = lookup_key(text, static_cast<uint64_t>(to));
+    s.cache_[slot(text, to)] = e;
+  }
+};
+}  // namespace ds
+
+// The same text in two fields: a colliding key must not hand one field's
+// bits to the other (r2 reads user text only).
+TEST_CASE("scan result cache: a key collision across fields does not share their bits", "[match][cache]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "hello\\s+world", "[system, user]", "a") +
+                     rule_yaml("r2", "secret\\s+plan", "[user]", "b"));
+  RuleScanner scanner(set);
+  const std::string text = "hello world, here is the secret plan for today";
+  ScanResult sys = scan(scanner, text, TextField::system);
+  CHECK(sys.hits.test(0));
+  CHECK_FALSE(sys.hits.test(1));
+  RuleScannerTestAccess::collide_fields(scanner, text, TextField::system, TextField::user);
+  ScanResult user = scan(scanner, text, TextField::user);
+  CHECK(user.hits.test(0));
+  CHECK(user.hits.test(1));
+  CHECK(scanner.cache_stats().hits == 0);
+}
+
+// The copies that confirm a hit live in a fixed ring: a copy is usable for
+// exactly one lap, a hit more than half a lap after the copy copies the text
+// again, and a copy that would cross the ring's end starts the next lap.
+TEST_CASE("scan result cache: copies last one lap, texts in use are copied again", "[match][cache]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[system, user]", "a"));
+  RuleScanner scanner(set);
+  const std::string hot = "the secret plan, as a system prompt every request repeats";
+  size_t n = 0;  // fillers so far
+  auto fill = [&](size_t bytes) {  // other texts, `bytes` of copies in all
+    while (bytes > 0) {
+      std::string filler(std::min(bytes, RuleScanner::kCacheMaxBytes), 'f');
+      if (filler.size() >= sizeof n) std::memcpy(filler.data(), &n, sizeof n);
+      REQUIRE(RuleScannerTestAccess::slot(filler, TextField::user) != RuleScannerTestAccess::slot(hot, TextField::system));
+      CHECK(scan(scanner, filler, TextField::user).hits.none());
+      bytes -= filler.size();
+      ++n;
+    }
+  };
+  CHECK(scan(scanner, hot, TextField::system).hits.test(0));  // copied at 0
+  fill(RuleScanner::kTextRingBytes - hot.size());               // the ring is written exactly once
+  uint64_t hits = scanner.cache_stats().hits;
+  CHECK(scan(scanner, hot, TextField::system).hits.test(0));  // still intact: a hit, and copied again
+  CHECK(scanner.cache_stats().hits == hits + 1);
+  fill(RuleScanner::kTextRingBytes - hot.size());  // another lap after the new copy
+  CHECK(scan(scanner, hot, TextField::system).hits.test(0));
+  CHECK(scanner.cache_stats().hits == hits + 2);  // without the second copy this were a miss
+  // A lap without a hit: the copy is gone, the text is scanned again.
+  fill(RuleScanner::kTextRingBytes + 1);
+  hits = scanner.cache_stats().hits;
+  CHECK(scan(scanner, hot, TextField::system).hits.test(0));
+  CHECK(scanner.cache_stats().hits == hits);
+  // A copy that does not fit before the ring's end (the fillers leave 17
+  // bytes) starts the next lap, whole.
+  fill(RuleScanner::kTextRingBytes - hot.size() - 17 - 1);
+  const std::string late = "a secret plan that arrives near the end of the ring";
+  CHECK(scan(scanner, late, TextField::user).hits.test(0));
+  hits = scanner.cache_stats().hits;
+  CHECK(scan(scanner, late, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().hits == hits + 1);
+  // Longer than kCacheMaxBytes: never cached, always right.
+  const std::string big = std::string(RuleScanner::kCacheMaxBytes, 'b') + " secret plan";
+  const uint64_t lookups = scanner.cache_stats().lookups;
+  CHECK(scan(scanner, big, TextField::user).hits.test(0));
+  CHECK(scan(scanner, big, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().lookups == lookups);
+}
+
+// An entry whose copy is overwritten is a miss, never compared with the new
+// bytes. Those can even be the very text looked up (copied there for
+// another field) while the entry holds another text's bits under a
+// colliding key.
 TEST_CASE("scan result cache: entries outlived by the text ring are scanned again", "[match][cache]") {
   auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[system, user]", "a", "    flags: [caseless]\n"));
   RuleScanner scanner(set);
   const auto [benign, attack] = colliding_pair(static_cast<uint64_t>(TextField::user));
+  REQUIRE(RuleScannerTestAccess::slot(attack, TextField::system) != RuleScannerTestAccess::slot(benign, TextField::user));
   CHECK(scan(scanner, benign, TextField::user).hits.none());  // its copy at ring offset 0
-  CHECK(scan(scanner, benign, TextField::user).hits.none());
-  REQUIRE(scanner.cache_stats().hits == 1);
   // Other texts fill the ring exactly to its end (each at most kCacheMaxBytes).
   size_t left = RuleScanner::kTextRingBytes - benign.size();
   for (size_t i = 0; left > 0; ++i) {
     std::string filler(std::min(left, RuleScanner::kCacheMaxBytes), 'f');
     std::memcpy(filler.data(), &i, sizeof i);
+    REQUIRE(RuleScannerTestAccess::slot(filler, TextField::system) != RuleScannerTestAccess::slot(benign, TextField::user));
     CHECK(scan(scanner, filler, TextField::system).hits.none());
     left -= filler.size();
   }
@@ -721,12 +802,6 @@ TEST_CASE("scan result cache: entries outlived by the text ring are scanned agai
   CHECK(scanner.cache_stats().hits == hits);
   CHECK(scan(scanner, attack, TextField::user).hits.test(0));
   CHECK(scanner.cache_stats().hits == hits + 1);
-  // Longer than kCacheMaxBytes: never cached, always right.
-  const std::string big = std::string(RuleScanner::kCacheMaxBytes, 'b') + " secret plan";
-  const uint64_t lookups = scanner.cache_stats().lookups;
-  CHECK(scan(scanner, big, TextField::user).hits.test(0));
-  CHECK(scan(scanner, big, TextField::user).hits.test(0));
-  CHECK(scanner.cache_stats().lookups == lookups);
 }
 
 TEST_CASE("scan result cache: short texts with the same length and edges differ by their middle", "[match][cache]") {
