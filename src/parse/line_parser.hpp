@@ -1,8 +1,9 @@
 // LineParser: one per worker thread. Parses one JSON line with a simdjson On
 // Demand parser it owns, walks the record once along the FieldMapping trie,
-// appends an Event (or an error reason) to an EventBatch, and has the worker's
-// TextScanner scan the event's texts (in batches, before the call returns). Never throws; allocates nothing per line
-// once its buffers have grown. simdjson headers stay inside the .cpp.
+// appends an Event (or an error reason) to an EventBatch, and has the
+// worker's TextScanner scan the event's texts (in batches, before the call
+// returns). Never throws; allocates nothing per line once its buffers have
+// grown. simdjson headers stay inside the .cpp.
 #pragma once
 #include <cstddef>
 #include <cstdint>
