@@ -268,18 +268,11 @@ int run_tail(const TailArgs& args) {
   // checkpoint counts as processed can be lost), then the checkpoint, then stats.
   bool final_ok = true;
   hooks.on_alerts_written = [primary] { (void)primary->flush(); };
-  // A descriptor of the alerts file for fdatasync before each checkpoint (it
-  // syncs what was written through any descriptor of the file).
-  const int alerts_sync_fd =
-      args.alerts == "-" ? -1 : ::open(args.alerts.c_str(), O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
     bool alerts_ok = true;
-    if (auto f = primary->flush(); !f) {
+    if (auto f = primary->sync(); !f) {
       alerts_ok = false;
       std::fprintf(stderr, "distillscan: %s\n", f.error().message.c_str());
-    } else if (alerts_sync_fd >= 0 && ::fdatasync(alerts_sync_fd) != 0 && errno != EINVAL && errno != EROFS) {
-      alerts_ok = false;
-      std::fprintf(stderr, "distillscan: %s: fdatasync: %s\n", args.alerts.c_str(), std::strerror(errno));
     }
     bool ok_now = true;
     if (!ckpt_path.empty() && !alerts_ok) {

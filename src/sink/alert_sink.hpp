@@ -3,6 +3,7 @@
 // file or stdout (here); Alertmanager, webhooks (HTTP delivery on a
 // background thread) and a fan-out to several sinks in sink/delivery.hpp.
 #pragma once
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -34,6 +35,9 @@ class JsonlAlertSink final : public AlertSink {
   ~JsonlAlertSink() override;
   void write(const Alert& alert) override;
   Result<void> flush() override;
+  // flush(), then fdatasync(2) a regular file: called before a checkpoint,
+  // so that no line the checkpoint counts as done can lose its alert.
+  Result<void> sync();
   void begin_batch() override { in_batch_ = true; }
   void end_batch() override;
 
@@ -43,7 +47,12 @@ class JsonlAlertSink final : public AlertSink {
   bool owned_;
   std::string path_;
   std::string line_;
-  bool failed_ = false;
+  // The first write error (errno), kept: a stream that lost an alert stays
+  // failed, and every later flush() reports it.
+  int error_ = 0;
+  void fail() {
+    if (error_ == 0) error_ = errno != 0 ? errno : EIO;
+  }
   bool in_batch_ = false;
 };
 

@@ -153,6 +153,81 @@ TEST_CASE("JsonlAlertSink flushes each alert, or once per batch", "[sink][json]"
   std::remove(path.c_str());
 }
 
+TEST_CASE("JsonlAlertSink in append mode cuts a partial last line left by an unclean stop", "[sink][json]") {
+  char tmpl[] = "/tmp/ds-jsonl-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  REQUIRE(fd >= 0);
+  close(fd);
+  const std::string path = tmpl;
+  auto put = [&](const std::string& content) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    REQUIRE(std::fwrite(content.data(), 1, content.size(), f) == content.size());
+    std::fclose(f);
+  };
+  auto get = [&] {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    REQUIRE(f);
+    std::string s;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+    std::fclose(f);
+    return s;
+  };
+  Alert a;
+  a.id = "0123456789abcdef";
+  a.account = "acct-1";
+  const std::string line = alert_to_json(a) + "\n";
+  auto append_one = [&] {
+    auto sink = JsonlAlertSink::open(path, /*append=*/true);
+    if (!sink) return false;
+    (*sink)->write(a);
+    return static_cast<bool>((*sink)->flush());
+  };
+
+  SECTION("a fragment after whole lines is cut, whole lines are kept") {
+    put(line + line.substr(0, 37));
+    REQUIRE(append_one());
+    CHECK(get() == line + line);
+  }
+  SECTION("a file that is only a fragment") {
+    put(line.substr(0, line.size() - 1));  // all but the newline
+    REQUIRE(append_one());
+    CHECK(get() == line);
+  }
+  SECTION("a file ending in a newline is appended to as it is") {
+    put(line + "{\"not\":\"an alert but a whole line\"}\n");
+    REQUIRE(append_one());
+    CHECK(get() == line + "{\"not\":\"an alert but a whole line\"}\n" + line);
+  }
+  SECTION("a tail that is not the start of an alert line is not cut: open fails") {
+    put(line + "some other file's text");
+    CHECK_FALSE(append_one());
+    CHECK(get() == line + "some other file's text");
+  }
+  SECTION("a fragment longer than any alert line is not cut") {
+    const std::string big = "{" + std::string(size_t{1} << 20, 'x');
+    put(line + big);
+    CHECK_FALSE(append_one());
+    CHECK(get().size() == line.size() + big.size());
+  }
+  SECTION("a fragment that fills the whole read window") {
+    const std::string big = "{" + std::string((size_t{1} << 20) - 1, 'x');  // exactly the limit
+    put(line + big);
+    REQUIRE(append_one());
+    CHECK(get() == line + line);
+  }
+  SECTION("truncating mode is unaffected") {
+    put(line + line.substr(0, 10));
+    auto sink = JsonlAlertSink::open(path, /*append=*/false);
+    REQUIRE(sink);
+    (*sink)->write(a);
+    REQUIRE((*sink)->flush());
+    CHECK(get() == line);
+  }
+  std::remove(path.c_str());
+}
+
 namespace {
 
 // The alert line as written before the raw line writer (reference).
