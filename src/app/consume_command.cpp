@@ -214,10 +214,7 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   });
 
   bool final_ok = true;
-  hooks.on_alerts_written = [primary, &source] {
-    (void)primary->flush();
-    source.after_alerts();
-  };
+  hooks.on_alerts_written = [primary, &source] { source.after_alerts(static_cast<bool>(primary->flush())); };
   hooks.on_batch = [&source](const EventBatch& b) { source.on_batch(b); };
   // Alerts a source writes itself (the cross-instance cluster stage): to every
   // sink, counted in the metrics like the pipeline's own.
@@ -237,13 +234,23 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   CountingSink unfiltered(*obs->sinks, obs->metrics.get());
   hooks.on_tick = [&source, &unfiltered, primary](const Progress&) {
     source.on_tick(unfiltered);
-    (void)primary->flush();
+    source.after_alerts(static_cast<bool>(primary->flush()));
   };
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
-    if (auto f = primary->flush(); !f) std::fprintf(stderr, "distillscan: %s\n", f.error().message.c_str());
+    bool alerts_ok = true;
+    if (auto f = primary->sync(); !f) {
+      alerts_ok = false;
+      std::fprintf(stderr, "distillscan: %s\n", f.error().message.c_str());
+    }
     bool ok_now = true;
-    bool written = ckpt_path.empty();
-    if (!ckpt_path.empty()) {
+    bool written = ckpt_path.empty() && alerts_ok;
+    if (!ckpt_path.empty() && !alerts_ok) {
+      // The checkpoint (and the Kafka offsets) would count records whose
+      // alerts may be lost: keep the previous one.
+      ok_now = false;
+      if (ck_failed.fetch_add(1) % 100 == 0)
+        std::fprintf(stderr, "distillscan: checkpoint skipped: the alerts could not be written out\n");
+    } else if (!ckpt_path.empty()) {
       Checkpoint c;
       c.files = source.checkpoint();
       c.stats = snap.stats;
@@ -444,8 +451,8 @@ class KafkaLive final : public LiveSource {
     filter_ = std::make_unique<ReplayFilterSink>(*once_, ledger_);
     return *filter_;
   }
-  void after_alerts() override {
-    if (exchange_) exchange_->flush_ids();
+  void after_alerts(bool flushed) override {
+    if (exchange_) exchange_->flush_ids(flushed);
   }
   void stop(ScanPipeline& p) override { p.request_stop(); }
   void finish() override { src_->close(); }

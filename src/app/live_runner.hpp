@@ -36,8 +36,9 @@ class LiveSource {
   // Collector thread: every batch before its alerts (LiveHooks::on_batch), and about every 200 ms.
   virtual void on_batch(const EventBatch&) {}
   virtual void on_tick(AlertSink& /*unfiltered sink*/) {}
-  // Collector thread, after a batch's alerts were written (and flushed).
-  virtual void after_alerts() {}
+  // Collector thread, after a batch's (or on_tick's) alerts were written and
+  // the alerts file flushed; flushed=false: that flush failed.
+  virtual void after_alerts(bool /*flushed*/) {}
   // Members of the mode's --stats object (without braces).
   virtual std::string stats_json() = 0;
 };

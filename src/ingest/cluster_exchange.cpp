@@ -179,7 +179,7 @@ struct ClusterExchange::Impl {
   uint64_t delivery_errors = 0;
   std::unordered_set<uint64_t> written;     // alert ids (hashed) written by any instance
   std::deque<uint64_t> written_order;        // FIFO for the cap
-  bool ids_pending = false;                  // ids sent since the last flush_ids()
+  std::vector<uint64_t> unsent_ids;          // ids of alerts written since the last flush_ids()
   mutable std::mutex snap_mu;
   ClusterExchangeCounters snap;  // counters as of the last poll(), for other threads
 
@@ -240,19 +240,26 @@ struct ClusterExchange::Impl {
     ++ctr.duplicates_suppressed;
     return true;
   }
+  // The id is sent by flush_ids(), once the alert is out: an id that reached
+  // the topic before its alert reached the alerts file would suppress the
+  // alert everywhere if the write then failed.
   void noted(const Alert& a) {
     const uint64_t id = id_of(a);
     remember_id(id);
+    unsent_ids.push_back(id);
+  }
+  void send_ids() {
     std::string msg;
-    encode_fingerprint_header(config_hash, 1, msg, 1);
-    put<uint64_t>(msg, id);
-    if (rd_kafka_produce(ptopic, 0, RD_KAFKA_MSG_F_COPY, msg.data(), msg.size(), nullptr, 0, nullptr) == 0) {
-      ++ctr.alert_ids_published;
-      ids_pending = true;
-    } else {
-      ++ctr.produce_errors;
+    for (uint64_t id : unsent_ids) {
+      msg.clear();
+      encode_fingerprint_header(config_hash, 1, msg, 1);
+      put<uint64_t>(msg, id);
+      if (rd_kafka_produce(ptopic, 0, RD_KAFKA_MSG_F_COPY, msg.data(), msg.size(), nullptr, 0, nullptr) == 0)
+        ++ctr.alert_ids_published;
+      else
+        ++ctr.produce_errors;
     }
-    rd_kafka_poll(prod, 0);
+    unsent_ids.clear();
   }
   // The end of the topic now: one broker round trip, again only once we have read up to the last answer.
   int64_t topic_end() {
@@ -515,12 +522,16 @@ Result<void> ClusterExchange::flush() {
 
 bool ClusterExchange::already_written(const Alert& a) { return impl_->already(a); }
 void ClusterExchange::note_written(const Alert& a) { impl_->noted(a); }
-void ClusterExchange::flush_ids() {
+void ClusterExchange::flush_ids(bool alerts_out) {
   Impl& m = *impl_;
-  if (!m.ids_pending) return;
-  m.send();  // fingerprint records queued so far go first
+  if (m.unsent_ids.empty()) return;
+  if (!alerts_out) {  // not written after all: no instance may take them as written
+    m.unsent_ids.clear();
+    return;
+  }
+  m.send_ids();
+  m.send();  // and the fingerprint records queued so far: the flush covers them too
   if (rd_kafka_flush(m.prod, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) ++m.ctr.produce_errors;
-  m.ids_pending = false;
 }
 
 ClusterExchangeCounters ClusterExchange::snapshot() const {

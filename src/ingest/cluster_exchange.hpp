@@ -127,12 +127,16 @@ class ClusterExchange {
   // instance already wrote (this one too, before a restart within the
   // rebuild window) is not written again, so a takeover after a crash does
   // not repeat what the dead instance wrote. note_written() is called right
-  // after an alert is written and sends its id; flush_ids() waits for the
-  // ids sent so far to be acknowledged (after each batch's alerts). Left: a
-  // crash between writing an alert and its id reaching the broker.
+  // after an alert is handed to the sinks; flush_ids(true), once the alerts
+  // file is flushed (after each batch's alerts and each poll()), sends the
+  // ids noted since and waits for them to be acknowledged. flush_ids(false)
+  // (the flush failed) drops them unsent: an id in the topic whose alert was
+  // never written would suppress that alert on every instance, restarts
+  // included. Left: a crash between writing an alert and its id reaching
+  // the broker (the alert may then be written twice).
   bool already_written(const Alert& a);  // counts a duplicate when true
   void note_written(const Alert& a);
-  void flush_ids();
+  void flush_ids(bool alerts_out);
   // Counters; counters() on the collector thread (the one calling poll()),
   // snapshot() from any thread (as of the last poll()).
   ClusterExchangeCounters counters() const;

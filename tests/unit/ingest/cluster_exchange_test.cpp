@@ -130,7 +130,7 @@ TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a m
   // `a` reads the topic first and writes the member alerts; their ids follow the records in the topic.
   VecSink sa, sb;
   poll_until(**a, sa, [&] { return (*a)->counters().records_received == records;  });
-  (*a)->flush_ids();
+  (*a)->flush_ids(true);
   REQUIRE((*a)->counters().records_received == records);
   REQUIRE(sa.alerts.size() >= 11);
   std::set<std::string> ids_a;
@@ -144,6 +144,44 @@ TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a m
   for (const Alert& x : sb.alerts) CHECK(ids_a.count(x.id) == 0);  // written by a already
   CHECK(sb.alerts.empty());
   CHECK((*b)->counters().duplicates_suppressed >= 1);
+}
+
+TEST_CASE("cluster exchange: the ids of alerts whose alerts file flush failed are not published",
+          "[ingest][kafka]") {
+  MockCluster mc("fp");
+  DetectorConfig cfg;
+  const std::vector<std::string> cats = kCategories;
+  const ClusterExchangeOptions o = exchange_options(mc);
+  auto a = ClusterExchange::create(o, cfg, cats);
+  REQUIRE(a);
+  auto b = ClusterExchange::create(o, cfg, cats);
+  REQUIRE(b);
+  uint64_t records = 0;
+  for (const EventBatch& batch : hydra_batches()) {
+    (*a)->publish(batch, true);
+    (*b)->publish(batch, false);
+    records += batch.events.size();
+  }
+  REQUIRE((*a)->flush());
+  // `a` writes the member alerts, but its alerts file could not be flushed.
+  VecSink sa, sb;
+  poll_until(**a, sa, [&] { return (*a)->counters().records_received == records; });
+  (*a)->flush_ids(false);
+  REQUIRE(sa.alerts.size() >= 11);
+  // `b` must not take them for written: it writes every one of them.
+  poll_until(**b, sb, [&] { return (*b)->counters().records_received == records; });
+  REQUIRE((*b)->counters().records_received == records);
+  CHECK((*a)->counters().alert_ids_published == 0);
+  CHECK((*b)->counters().alert_ids_received == 0);
+  CHECK((*b)->counters().duplicates_suppressed == 0);
+  std::set<std::string> ids_a, ids_b;
+  for (const Alert& x : sa.alerts) ids_a.insert(x.id);
+  for (const Alert& x : sb.alerts) ids_b.insert(x.id);
+  CHECK(ids_b == ids_a);
+  // Later alerts that are written are published again (none here: a flush
+  // with nothing noted sends nothing).
+  (*a)->flush_ids(true);
+  CHECK((*a)->counters().alert_ids_published == 0);
 }
 
 TEST_CASE("cluster exchange: accounts handed over to another instance are held, not written", "[ingest][kafka]") {
