@@ -105,6 +105,21 @@ ClusterExchangeOptions exchange_options(const MockCluster& mc) {
   return o;
 }
 
+// Two exchanges that both take the hydra accounts for theirs (a partition in
+// handover: the old owner's collector has not passed the revocation yet, the
+// new owner has replayed it); `a` publishes the records. Returns the number
+// of records.
+uint64_t publish_to_two(ClusterExchange& a, ClusterExchange& b) {
+  uint64_t records = 0;
+  for (const EventBatch& batch : hydra_batches()) {
+    a.publish(batch, true);
+    b.publish(batch, false);
+    records += batch.events.size();
+  }
+  REQUIRE(a.flush());
+  return records;
+}
+
 }  // namespace
 
 TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a member alert another one wrote",
@@ -117,16 +132,7 @@ TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a m
   REQUIRE(a);
   auto b = ClusterExchange::create(o, cfg, cats);
   REQUIRE(b);
-  // Both take the accounts for theirs (a partition in handover: the old
-  // owner's collector has not passed the revocation yet, the new owner has
-  // replayed it). `a` publishes the records.
-  uint64_t records = 0;
-  for (const EventBatch& batch : hydra_batches()) {
-    (*a)->publish(batch, true);
-    (*b)->publish(batch, false);
-    records += batch.events.size();
-  }
-  REQUIRE((*a)->flush());
+  const uint64_t records = publish_to_two(**a, **b);
   // `a` reads the topic first and writes the member alerts; their ids follow the records in the topic.
   VecSink sa, sb;
   poll_until(**a, sa, [&] { return (*a)->counters().records_received == records;  });
@@ -156,13 +162,7 @@ TEST_CASE("cluster exchange: the ids of alerts whose alerts file flush failed ar
   REQUIRE(a);
   auto b = ClusterExchange::create(o, cfg, cats);
   REQUIRE(b);
-  uint64_t records = 0;
-  for (const EventBatch& batch : hydra_batches()) {
-    (*a)->publish(batch, true);
-    (*b)->publish(batch, false);
-    records += batch.events.size();
-  }
-  REQUIRE((*a)->flush());
+  const uint64_t records = publish_to_two(**a, **b);
   // `a` writes the member alerts, but its alerts file could not be flushed.
   VecSink sa, sb;
   poll_until(**a, sa, [&] { return (*a)->counters().records_received == records; });
