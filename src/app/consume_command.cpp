@@ -233,23 +233,17 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   };
   CountingSink unfiltered(*obs->sinks, obs->metrics.get());
   hooks.on_tick = [&source, &unfiltered, primary](const Progress&) {
-    source.on_tick(unfiltered);
+    source.on_tick(unfiltered, [primary] { return static_cast<bool>(primary->flush()); });
     source.after_alerts(static_cast<bool>(primary->flush()));
   };
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
-    bool alerts_ok = true;
-    if (auto f = primary->sync(); !f) {
-      alerts_ok = false;
-      std::fprintf(stderr, "distillscan: %s\n", f.error().message.c_str());
-    }
-    bool ok_now = true;
+    // A checkpoint (and the Kafka offsets) would count records whose alerts
+    // may be lost: keep the previous one.
+    const bool alerts_ok = primary->sync_for_checkpoint();
+    bool ok_now = alerts_ok;
     bool written = ckpt_path.empty() && alerts_ok;
     if (!ckpt_path.empty() && !alerts_ok) {
-      // The checkpoint (and the Kafka offsets) would count records whose
-      // alerts may be lost: keep the previous one.
-      ok_now = false;
-      if (ck_failed.fetch_add(1) % 100 == 0)
-        std::fprintf(stderr, "distillscan: checkpoint skipped: the alerts could not be written out\n");
+      ck_failed.fetch_add(1);
     } else if (!ckpt_path.empty()) {
       Checkpoint c;
       c.files = source.checkpoint();
@@ -400,10 +394,10 @@ class KafkaLive final : public LiveSource {
       t.xc_duplicates_suppressed = x.duplicates_suppressed;
     }
   }
-  void on_tick(AlertSink& sink) override {
+  void on_tick(AlertSink& sink, const std::function<bool()>& flush_alerts) override {
     if (!exchange_) return;
     take_handovers(next_seq_);
-    exchange_->poll(sink);
+    exchange_->poll(sink, flush_alerts);
   }
   void set(std::unique_ptr<KafkaSource> s) { src_ = std::move(s); }
   ChunkProducer& producer() override { return *src_; }

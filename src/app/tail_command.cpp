@@ -269,17 +269,11 @@ int run_tail(const TailArgs& args) {
   bool final_ok = true;
   hooks.on_alerts_written = [primary] { (void)primary->flush(); };
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
-    bool alerts_ok = true;
-    if (auto f = primary->sync(); !f) {
-      alerts_ok = false;
-      std::fprintf(stderr, "distillscan: %s\n", f.error().message.c_str());
-    }
-    bool ok_now = true;
+    // A checkpoint would count lines whose alerts may be lost: keep the previous one.
+    const bool alerts_ok = primary->sync_for_checkpoint();
+    bool ok_now = alerts_ok;
     if (!ckpt_path.empty() && !alerts_ok) {
-      // The checkpoint would count lines whose alerts may be lost: keep the previous one.
-      ok_now = false;
-      if (cc.failed.fetch_add(1) % 100 == 0)
-        std::fprintf(stderr, "distillscan: checkpoint skipped: the alerts could not be written out\n");
+      cc.failed.fetch_add(1);
     } else if (!ckpt_path.empty()) {
       Checkpoint c;
       c.files = follower.checkpoint();

@@ -236,28 +236,28 @@ struct ClusterExchange::Impl {
   }
   static uint64_t id_of(const Alert& a) { return hash_str(a.id); }
   bool already(const Alert& a) {
-    if (!written.count(id_of(a))) return false;
+    const uint64_t id = id_of(a);
+    if (!written.count(id) && std::find(unsent_ids.begin(), unsent_ids.end(), id) == unsent_ids.end()) return false;
     ++ctr.duplicates_suppressed;
     return true;
   }
-  // The id is sent by flush_ids(), once the alert is out: an id that reached
-  // the topic before its alert reached the alerts file would suppress the
-  // alert everywhere if the write then failed.
-  void noted(const Alert& a) {
-    const uint64_t id = id_of(a);
-    remember_id(id);
-    unsent_ids.push_back(id);
-  }
+  // The id is sent (and taken for written here too) by flush_ids(), once the
+  // alert is out: an id that reached the topic before its alert reached the
+  // alerts file would suppress the alert everywhere if the write then failed.
+  void noted(const Alert& a) { unsent_ids.push_back(id_of(a)); }
+  // All unsent ids, packed into messages of at most max_message_bytes.
   void send_ids() {
+    const size_t per_msg = std::max<size_t>(1, (opt.max_message_bytes - kHeaderBytes) / sizeof(uint64_t));
     std::string msg;
-    for (uint64_t id : unsent_ids) {
+    for (size_t at = 0; at < unsent_ids.size(); at += per_msg) {
+      const size_t n = std::min(per_msg, unsent_ids.size() - at);
       msg.clear();
-      encode_fingerprint_header(config_hash, 1, msg, 1);
-      put<uint64_t>(msg, id);
-      if (rd_kafka_produce(ptopic, 0, RD_KAFKA_MSG_F_COPY, msg.data(), msg.size(), nullptr, 0, nullptr) == 0)
-        ++ctr.alert_ids_published;
-      else
-        ++ctr.produce_errors;
+      encode_fingerprint_header(config_hash, static_cast<uint32_t>(n), msg, 1);
+      for (size_t i = at; i < at + n; ++i) {
+        put<uint64_t>(msg, unsent_ids[i]);
+        remember_id(unsent_ids[i]);
+      }
+      produce(msg, n, ctr.alert_ids_published);
     }
     unsent_ids.clear();
   }
@@ -278,7 +278,20 @@ struct ClusterExchange::Impl {
     pending.push_back(Pending{a, h, topic_end(), from_hold});
     ++ctr.alerts_deferred;
   }
-  // Writes the pending alerts whose target has been read.
+  // Writes the pending alerts whose target has been read; then, if any was
+  // written and `alerts_out` is given, sends their ids once it reports the
+  // alerts file flushed (drops them if not).
+  void write_ready(AlertSink& sink, const std::function<bool()>& alerts_out) {
+    const size_t unsent_before = unsent_ids.size();
+    write_ready(sink);
+    if (!alerts_out || unsent_ids.size() == unsent_before) return;
+    if (alerts_out()) {
+      send_ids();
+      rd_kafka_poll(prod, 0);
+    } else {
+      unsent_ids.clear();
+    }
+  }
   void write_ready(AlertSink& sink) {
     while (!pending.empty() && pending.front().target <= read_pos) {
       Pending& p = pending.front();
@@ -314,18 +327,23 @@ struct ClusterExchange::Impl {
   void send() {
     if (buf_count == 0) return;
     std::memcpy(buf.data() + kHeaderBytes - 4, &buf_count, 4);
+    produce(buf, buf_count, ctr.records_published);
+    start_buf();
+  }
+  // Produces one message of `n` items (counted in `published`), waiting out a full queue.
+  void produce(const std::string& msg, uint64_t n, uint64_t& published) {
     for (int attempt = 0;; ++attempt) {
-      if (rd_kafka_produce(ptopic, 0, RD_KAFKA_MSG_F_COPY, buf.data(), buf.size(), nullptr, 0, nullptr) == 0) {
-        ctr.records_published += buf_count;
-        break;
+      if (rd_kafka_produce(ptopic, 0, RD_KAFKA_MSG_F_COPY, const_cast<char*>(msg.data()), msg.size(), nullptr, 0,
+                           nullptr) == 0) {
+        published += n;
+        return;
       }
       if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 600) {
         ++ctr.produce_errors;
-        break;
+        return;
       }
       rd_kafka_poll(prod, 100);  // backpressure: wait for the broker
     }
-    start_buf();
   }
 };
 
@@ -419,7 +437,7 @@ void ClusterExchange::publish(const EventBatch& b, bool records) {
   rd_kafka_poll(m.prod, 0);
 }
 
-void ClusterExchange::poll(AlertSink& sink) {
+void ClusterExchange::poll(AlertSink& sink, const std::function<bool()>& alerts_out) {
   Impl& m = *impl_;
   rd_kafka_poll(m.prod, 0);
   m.due_target = -1;  // queried afresh when an alert is due
@@ -492,8 +510,8 @@ void ClusterExchange::poll(AlertSink& sink) {
   // ids other instances wrote by then), briefly; what is still short of it
   // waits for the next poll().
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (m.write_ready(sink); !m.pending.empty() && std::chrono::steady_clock::now() < deadline;
-       m.write_ready(sink))
+  for (m.write_ready(sink, alerts_out); !m.pending.empty() && std::chrono::steady_clock::now() < deadline;
+       m.write_ready(sink, alerts_out))
     if (rd_kafka_message_t* msg = rd_kafka_consumer_poll(m.cons, 20)) handle(msg);
   if (!m.pending.empty()) ++m.ctr.alerts_due_waiting;
   {
@@ -530,7 +548,6 @@ void ClusterExchange::flush_ids(bool alerts_out) {
     return;
   }
   m.send_ids();
-  m.send();  // and the fingerprint records queued so far: the flush covers them too
   if (rd_kafka_flush(m.prod, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) ++m.ctr.produce_errors;
 }
 

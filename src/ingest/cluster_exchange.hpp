@@ -30,6 +30,7 @@
 // on_tick, checkpoint hooks).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -120,7 +121,10 @@ class ClusterExchange {
   // an id another instance wrote before that moment is seen first (a
   // previous owner still live, an instance behind us in the topic). poll()
   // reads on for up to 2 s for that; alerts still short of it wait.
-  void poll(AlertSink& sink);
+  // `alerts_out` (optional) flushes the alerts file and says whether that
+  // worked: called after each round of writes, so that their ids go out at
+  // once (see note_written) rather than after the 2 s.
+  void poll(AlertSink& sink, const std::function<bool()>& alerts_out = {});
   // Wait for published records to be acknowledged (before offsets are committed).
   Result<void> flush();
   // Written alert ids, shared through the topic: an alert whose id any

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,45 +13,69 @@ namespace ds {
 
 namespace {
 
-// An unclean stop (kill -9, power loss) can leave the alerts file ending in
-// part of a line: a batch's alerts may take several write(2) calls. Appending
-// after it would glue the next alert onto the fragment and spoil both lines
-// for every JSON-lines reader. The fragment was written after the last
+// A kill -9 can leave the alerts file ending in part of a line: a batch's
+// alerts may take several write(2) calls. Appending after it would glue the
+// next alert onto the fragment and spoil both lines for every JSON-lines
+// reader. So the fragment is moved to PATH.partial (appended there, with a
+// newline) and cut off. In `tail` and `consume` it was written after the last
 // checkpoint (a checkpoint is taken only once the alerts before it are
-// flushed and synced), so the restarted run re-emits that alert from the
-// replayed input: cut the fragment. Only a fragment that looks like the start
-// of an alert line ('{', at most kMaxFragment bytes) is cut; anything else
-// means the file is not an alerts file, and it is left alone with an error.
+// flushed and synced), so the restarted run writes that alert again from the
+// replayed input; `listen` cannot replay. Only a fragment that looks like the
+// start of an alert line ('{', at most kMaxFragment bytes), or NUL bytes (a
+// file system after a power loss), is cut; anything else means the file is
+// not an alerts file, and it is left alone with an error.
 constexpr std::size_t kMaxFragment = std::size_t{1} << 20;
 
-Result<void> cut_partial_last_line(std::FILE* f, const std::string& path) {
-  const int fd = ::fileno(f);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return make_error(path + ": cannot stat alerts file: " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode) || st.st_size == 0) return {};
+Result<void> read_exactly(int fd, char* out, std::size_t n, off_t at, const std::string& path) {
+  for (std::size_t got = 0; got < n;) {
+    const ssize_t r = ::pread(fd, out + got, n - got, at + static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return make_error(path + ": cannot read alerts file: " + (r < 0 ? std::strerror(errno) : "short read"));
+    got += static_cast<std::size_t>(r);
+  }
+  return {};
+}
+
+// `fd`: the file opened for appending (a regular file).
+Result<void> cut_partial_last_line(int fd, const struct stat& st, const std::string& path) {
+  if (st.st_size == 0) return {};
+  // A descriptor of its own for reading: the writer's needs no read access.
+  const int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) return make_error(path + ": cannot read alerts file to check its last line: " + std::strerror(errno));
+  struct stat rst {};
   const auto size = static_cast<std::size_t>(st.st_size);
   const std::size_t tail = std::min(size, kMaxFragment + 1);
   std::string buf(tail, '\0');
-  std::size_t got = 0;
-  while (got < tail) {
-    const ssize_t n = ::pread(fd, buf.data() + got, tail - got, static_cast<off_t>(size - tail + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return make_error(path + ": cannot read alerts file: " + (n < 0 ? std::strerror(errno) : "short read"));
-    got += static_cast<std::size_t>(n);
-  }
+  Result<void> r = ::fstat(rfd, &rst) != 0 || rst.st_ino != st.st_ino || rst.st_dev != st.st_dev
+                       ? make_error(path + ": replaced while being opened")
+                       : read_exactly(rfd, buf.data(), tail, static_cast<off_t>(size - tail), path);
+  ::close(rfd);
+  if (!r) return r;
   if (buf.back() == '\n') return {};
   const std::size_t nl = buf.rfind('\n');
   const std::size_t keep = nl == std::string::npos ? size - tail : size - tail + nl + 1;
-  const std::size_t fragment = size - keep;
-  if (fragment > kMaxFragment || buf[buf.size() - fragment] != '{')
-    return make_error(path + ": ends in " + std::to_string(fragment) +
+  const std::string_view fragment = std::string_view(buf).substr(buf.size() - (size - keep));
+  const bool nuls = fragment.find_first_not_of('\0') == std::string_view::npos;
+  if (size - keep > kMaxFragment || (fragment.front() != '{' && !nuls))
+    return make_error(path + ": ends in " + std::to_string(size - keep) +
                       " bytes that are not part of an alert line; refusing to append alerts to it");
+  std::string saved = "; nothing to keep";
+  if (!nuls) {
+    const std::string side = path + ".partial";
+    const int sfd = ::open(side.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    std::string line(fragment);
+    line += '\n';
+    const bool ok = sfd >= 0 && ::write(sfd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                    ::fsync(sfd) == 0;
+    saved = ok ? "; moved to " + side : "; could not be saved to " + side + ": " + std::strerror(errno);
+    if (sfd >= 0) ::close(sfd);
+  }
   if (::ftruncate(fd, static_cast<off_t>(keep)) != 0)
     return make_error(path + ": cannot cut a partial last line: " + std::strerror(errno));
   std::fprintf(stderr,
-               "distillscan: %s ended in a partial alert line (%zu bytes, left by an unclean stop); cut it: "
-               "the alert is written again from the input replayed since the last checkpoint\n",
-               path.c_str(), fragment);
+               "distillscan: %s ended in a partial alert line (%zu bytes, left by an unclean stop); cut%s. "
+               "tail and consume write the alert again from the input replayed since the last checkpoint\n",
+               path.c_str(), size - keep, saved.c_str());
   return {};
 }
 
@@ -57,14 +83,34 @@ Result<void> cut_partial_last_line(std::FILE* f, const std::string& path) {
 
 Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& path, bool append) {
   if (path == "-") return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(stdout, false, path));
-  // Append mode reads too: cut_partial_last_line looks at the file's end.
-  std::FILE* f = std::fopen(path.c_str(), append ? "a+b" : "wb");
-  if (!f) return make_error(path + ": cannot open alerts file: " + std::strerror(errno));
-  if (append) {
-    if (auto cut = cut_partial_last_line(f, path); !cut) {
-      std::fclose(f);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  if (fd < 0) return make_error(path + ": cannot open alerts file: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return make_error(path + ": cannot stat alerts file: " + std::strerror(e));
+  }
+  if (append && S_ISREG(st.st_mode)) {
+    // One writer per alerts file: a second one could cut the first one's
+    // batch in the middle, and their lines could interleave.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      ::close(fd);
+      return make_error(path + ": " +
+                        (e == EWOULDBLOCK ? std::string("another process appends alerts to this file")
+                                          : std::string("cannot lock alerts file: ") + std::strerror(e)));
+    }
+    if (auto cut = cut_partial_last_line(fd, st, path); !cut) {
+      ::close(fd);
       return cut.error();
     }
+  }
+  std::FILE* f = ::fdopen(fd, append ? "ab" : "wb");
+  if (!f) {
+    const int e = errno;
+    ::close(fd);
+    return make_error(path + ": cannot open alerts file: " + std::strerror(e));
   }
   // Room for a batch's alert lines, written by one write(2) at end_batch().
   std::setvbuf(f, nullptr, _IOFBF, 1 << 16);
@@ -100,9 +146,22 @@ Result<void> JsonlAlertSink::flush() {
 Result<void> JsonlAlertSink::sync() {
   if (auto f = flush(); !f) return f;
   // EINVAL/EROFS: a pipe, a terminal or a file system without sync.
-  if (owned_ && ::fdatasync(::fileno(f_)) != 0 && errno != EINVAL && errno != EROFS)
+  // A failed fdatasync is kept like a failed write: Linux reports a
+  // writeback error once, and the next call would pass over lost data.
+  if (owned_ && ::fdatasync(::fileno(f_)) != 0 && errno != EINVAL && errno != EROFS) {
+    fail();
     return make_error(path_ + ": fdatasync: " + std::strerror(errno));
+  }
   return {};
+}
+
+bool JsonlAlertSink::sync_for_checkpoint() {
+  auto r = sync();
+  if (r) return true;
+  if (sync_failures_++ % 100 == 0)
+    std::fprintf(stderr, "distillscan: %s; no checkpoint is taken until a restart (which replays from the last one)\n",
+                 r.error().message.c_str());
+  return false;
 }
 
 }  // namespace ds

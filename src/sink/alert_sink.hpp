@@ -28,7 +28,9 @@ class AlertSink {
 };
 
 // JSON lines, one alert per line. "-" = stdout. `append` keeps existing
-// content (long-running modes); scan truncates.
+// content (long-running modes); scan truncates. In append mode a regular file
+// is locked (flock: one writer per alerts file), and a partial last line left
+// by a kill -9 is moved to PATH.partial and cut off (alert_sink.cpp).
 class JsonlAlertSink final : public AlertSink {
  public:
   static Result<std::unique_ptr<JsonlAlertSink>> open(const std::string& path, bool append);
@@ -38,6 +40,10 @@ class JsonlAlertSink final : public AlertSink {
   // flush(), then fdatasync(2) a regular file: called before a checkpoint,
   // so that no line the checkpoint counts as done can lose its alert.
   Result<void> sync();
+  // sync() before a checkpoint: true when it may go ahead. A failure is
+  // reported on stderr the first time and every 100th (a kept write error
+  // fails every later one).
+  bool sync_for_checkpoint();
   void begin_batch() override { in_batch_ = true; }
   void end_batch() override;
 
@@ -50,6 +56,7 @@ class JsonlAlertSink final : public AlertSink {
   // The first write error (errno), kept: a stream that lost an alert stays
   // failed, and every later flush() reports it.
   int error_ = 0;
+  uint64_t sync_failures_ = 0;
   void fail() {
     if (error_ == 0) error_ = errno != 0 ? errno : EIO;
   }

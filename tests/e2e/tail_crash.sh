@@ -124,9 +124,12 @@ while [[ ! -e $work/logs/writer.done ]] || (( kills < 8 )); do
   tailpid=""
   kills=$((kills + 1))
   # A kill in the middle of a batch's alert writes leaves a partial last line,
-  # which the next start must cut (checked by jq reading the file at the end).
+  # which the next start must move aside (checked by jq reading the file at
+  # the end).
   if [[ -s $work/tail.alerts && $(tail -c1 "$work/tail.alerts" | od -An -c | tr -d ' ') != '\n' ]]; then
     torn=$((torn + 1))
+  elif (( kills == 3 )); then  # and once for sure: a planted fragment
+    printf '{"id":"torn-by-the-test","time":"2026-' >> "$work/tail.alerts"
   fi
   (( kills < 40 )) || break
 done
@@ -147,6 +150,10 @@ rc=0; wait "$tailpid" || rc=$?; tailpid=""
 (( rc == 0 )) || { echo "FAIL: tail exited $rc after SIGTERM"; tail -5 "$work/tail.err"; exit 1; }
 
 got_lines=$(jq .lines "$work/tail.stats"); got_records=$(jq .records "$work/tail.stats")
+# Every partial line was moved aside (jq below reads every line that is left).
+if grep -q torn-by-the-test "$work/tail.alerts" || ! grep -q torn-by-the-test "$work/tail.alerts.partial"; then
+  echo "FAIL: the planted partial alert line was not moved to tail.alerts.partial"; exit 1
+fi
 split_ids "$work/tail.alerts" "$work/tail"
 fail=0
 [[ $got_lines == "$want_lines" ]] || { echo "FAIL: lines: tail $got_lines, scan $want_lines"; fail=1; }

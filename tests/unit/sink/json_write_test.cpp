@@ -217,6 +217,46 @@ TEST_CASE("JsonlAlertSink in append mode cuts a partial last line left by an unc
     REQUIRE(append_one());
     CHECK(get() == line + line);
   }
+  SECTION("the fragment is kept in PATH.partial") {
+    std::remove((path + ".partial").c_str());
+    put(line + line.substr(0, 37));
+    REQUIRE(append_one());
+    std::FILE* f = std::fopen((path + ".partial").c_str(), "rb");
+    REQUIRE(f);
+    char buf[64] = {};
+    const size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    CHECK(std::string(buf, n) == line.substr(0, 37) + "\n");
+    std::remove((path + ".partial").c_str());
+  }
+  SECTION("NUL bytes after the last line (a power loss) are cut") {
+    put(line + std::string(100, '\0'));
+    REQUIRE(append_one());
+    CHECK(get() == line + line);
+  }
+  SECTION("a second writer in append mode is refused while the first holds the file") {
+    put(line);
+    auto first = JsonlAlertSink::open(path, /*append=*/true);
+    REQUIRE(first);
+    auto second = JsonlAlertSink::open(path, /*append=*/true);
+    REQUIRE_FALSE(second);
+    CHECK(second.error().message.find("another process appends alerts") != std::string::npos);
+    first->reset();
+    CHECK(append_one());  // released with the first
+  }
+  SECTION("a write-only file is appended to (the check reads through its own descriptor)") {
+    put(line + line.substr(0, 5));
+    REQUIRE(::chmod(path.c_str(), 0200) == 0);
+    const bool root = ::geteuid() == 0;  // root reads it anyway
+    const bool ok = append_one();
+    REQUIRE(::chmod(path.c_str(), 0600) == 0);
+    if (root) {
+      CHECK(ok);
+      CHECK(get() == line + line);
+    } else {
+      CHECK_FALSE(ok);  // a fragment it cannot read is an error, not appended to blindly
+    }
+  }
   SECTION("truncating mode is unaffected") {
     put(line + line.substr(0, 10));
     auto sink = JsonlAlertSink::open(path, /*append=*/false);
@@ -226,6 +266,22 @@ TEST_CASE("JsonlAlertSink in append mode cuts a partial last line left by an unc
     CHECK(get() == line);
   }
   std::remove(path.c_str());
+}
+
+TEST_CASE("JsonlAlertSink keeps the first write error: every later flush and sync fails", "[sink][json]") {
+  Alert a;
+  a.id = "0123456789abcdef";
+  auto sink = JsonlAlertSink::open("/dev/full", /*append=*/true);  // not a regular file: no lock, no cut
+  REQUIRE(sink);
+  CHECK((*sink)->flush());
+  CHECK((*sink)->sync());  // nothing written yet; fdatasync on a device: EINVAL, ignored
+  (*sink)->write(a);
+  auto f = (*sink)->flush();
+  REQUIRE_FALSE(f);
+  CHECK(f.error().message.find("No space left on device") != std::string::npos);
+  auto again = (*sink)->sync();  // nothing pending now, still failed, with the first error
+  REQUIRE_FALSE(again);
+  CHECK(again.error().message.find("No space left on device") != std::string::npos);
 }
 
 namespace {
