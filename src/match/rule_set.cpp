@@ -372,7 +372,6 @@ RuleScanner::RuleScanner(std::shared_ptr<const RuleSet> rules) : rules_(std::mov
     if (hs_clone_scratch(as_scratch(rules_->proto_scratch_), &s) != HS_SUCCESS) throw std::bad_alloc();
     scratch_ = s;
     cache_ = std::make_unique<CacheEntry[]>(kCacheEntries);
-    ring_ = std::make_unique_for_overwrite<char[]>(kTextRingBytes);  // read only where written
   }
 }
 
@@ -384,8 +383,7 @@ RuleScanner::RuleScanner(RuleScanner&& other) noexcept
     : rules_(std::move(other.rules_)),
       scratch_(std::exchange(other.scratch_, nullptr)),
       cache_(std::move(other.cache_)),
-      ring_(std::move(other.ring_)),
-      ring_end_(other.ring_end_),
+      key_of_(other.key_of_),
       stats_(other.stats_) {}
 
 RuleScanner& RuleScanner::operator=(RuleScanner&& other) noexcept {
@@ -394,22 +392,12 @@ RuleScanner& RuleScanner::operator=(RuleScanner&& other) noexcept {
     rules_ = std::move(other.rules_);
     scratch_ = std::exchange(other.scratch_, nullptr);
     cache_ = std::move(other.cache_);
-    ring_ = std::move(other.ring_);
-    ring_end_ = other.ring_end_;
+    key_of_ = other.key_of_;
     stats_ = other.stats_;
   }
   return *this;
 }
 
-
-uint64_t RuleScanner::copy_to_ring(std::string_view text) noexcept {
-  const uint64_t at = ring_end_ % kTextRingBytes;
-  if (at + text.size() > kTextRingBytes) ring_end_ += kTextRingBytes - at;  // copies never wrap
-  const uint64_t pos = ring_end_;
-  std::memcpy(ring_.get() + pos % kTextRingBytes, text.data(), text.size());
-  ring_end_ += text.size();
-  return pos;
-}
 
 uint32_t RuleScanner::fields() const noexcept {
   return rules_ && rules_->db_ != nullptr ? rules_->field_union_ : 0;
@@ -423,27 +411,20 @@ void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
     rules_->scan_with(scratch_, text, field, hits, categories);
     return;
   }
-  const uint64_t key = lookup_key(text, static_cast<uint64_t>(field));
-  CacheEntry& e = cache_[key % kCacheEntries];
+  const uint64_t key = key_of_(text);
+  CacheEntry& e = cache_[slot_of(key, field)];
   ++stats_.lookups;
-  // The copy is intact while less than a lap has been written after it
-  // (unsigned: also right once ring_end_ wraps). The field is compared too:
-  // one text's keys for two fields can collide as well.
-  if (e.key == key && e.len == text.size() && e.field == field && ring_end_ - e.pos <= kTextRingBytes &&
-      std::memcmp(ring_.get() + e.pos % kTextRingBytes, text.data(), text.size()) == 0) {
+  // The field is compared too: one text in two fields may share a slot.
+  if (e.key == key && e.len == text.size() && e.field == field) {
     ++stats_.hits;
     stats_.bytes_skipped += text.size();
     hits |= e.hits;
     categories |= e.categories;
-    // A hit does not keep the copy from being overwritten: a text still in
-    // use half a lap later is copied again.
-    if (ring_end_ - e.pos > kTextRingBytes / 2) e.pos = copy_to_ring(text);
     return;
   }
   e.key = key;
-  e.len = text.size();
+  e.len = static_cast<uint32_t>(text.size());
   e.field = field;
-  e.pos = copy_to_ring(text);
   e.hits.reset();
   e.categories = 0;
   rules_->scan_with(scratch_, text, field, e.hits, e.categories);

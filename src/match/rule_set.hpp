@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "core/keyed_hash.hpp"
 #include "core/result.hpp"
 #include "core/text_scanner.hpp"
 
@@ -79,25 +80,22 @@ class RuleScanner final : public TextScanner {
 
   // Result cache for repeated texts (a shared system prompt, the earlier turns
   // a chat client re-sends with every request): a fixed, direct-mapped table
-  // allocated once, keyed by field, length and a 64-bit hash of the text. A
+  // allocated once, keyed by field, length and a 61-bit hash of the text. A
   // hit returns the bits the scan gave that text before, so results are
   // identical to scanning (and independent of which worker saw the text
-  // first). A hit is confirmed against the field and a copy of the text
-  // kept in a fixed ring (kTextRingBytes): the hash is fast, not
-  // collision-resistant (two texts of the same length and edges with the
-  // same key can be built for any seed), and a sender must not be able to
-  // borrow a benign text's bits, or another field's. An entry whose copy the
-  // ring has overwritten is a miss; a hit on a copy older than half a lap
-  // copies the text again, so texts in steady use stay cached. Only texts
+  // first). The hash is KeyedTextHash (core/keyed_hash.hpp) at a secret
+  // random point per scanner: a sender must not be able to borrow a benign
+  // text's bits, and two texts of the same length collide with probability
+  // at most (length / 7) / (2^61 - 1) whatever they are (fast hashes with
+  // public keys have collisions that can be built offline). Only texts
   // under kCacheMinBytes (the threshold is low because a Hyperscan call
   // costs ~1,000 cycles even on 30 bytes, and a short system prompt whose
   // literals the pack's engines must confirm can cost 13,000, measured per
   // call on the 1 GB bench corpus, against ~50 for the key) and over
-  // kCacheMaxBytes bypass the cache.
+  // kCacheMaxBytes (which bounds that probability by 2^-45) bypass the cache.
   static constexpr size_t kCacheEntries = 4096;
   static constexpr size_t kCacheMinBytes = 16;
-  static constexpr size_t kTextRingBytes = size_t{8} << 20;
-  static constexpr size_t kCacheMaxBytes = kTextRingBytes / 16;
+  static constexpr size_t kCacheMaxBytes = size_t{512} << 10;
   struct CacheStats {
     uint64_t lookups = 0;
     uint64_t hits = 0;
@@ -107,22 +105,22 @@ class RuleScanner final : public TextScanner {
 
  private:
   struct CacheEntry {
-    uint64_t key = 0;  // 0 = empty
-    uint64_t len = 0;
-    uint64_t pos = 0;  // the copy: ring_ bytes from pos % kTextRingBytes, while ring_end_ - pos <= kTextRingBytes
+    uint64_t key = 0;
+    uint32_t len = 0;  // 0 = empty (cached texts have at least kCacheMinBytes)
+    TextField field = TextField::user;
     RuleBits hits;
     uint32_t categories = 0;
-    TextField field = TextField::user;
   };
-  static_assert(kCacheMaxBytes <= kTextRingBytes);
-  // Appends a copy of `text` (at most kCacheMaxBytes) to the ring; returns its position.
-  uint64_t copy_to_ring(std::string_view text) noexcept;
-  friend struct RuleScannerTestAccess;  // tests plant colliding entries
+  static_assert(kCacheMaxBytes <= UINT32_MAX);
+  size_t slot_of(uint64_t key, TextField field) const noexcept {
+    return ((key ^ (static_cast<uint64_t>(field) << 58)) * 0x9E3779B97F4A7C15ull) >> 52;
+  }
+  static_assert(kCacheEntries == size_t{1} << 12);
+  friend struct RuleScannerTestAccess;  // tests plant colliding entries and pick the point
   std::shared_ptr<const RuleSet> rules_;
   void* scratch_ = nullptr;  // hs_scratch_t*
   std::unique_ptr<CacheEntry[]> cache_;
-  std::unique_ptr<char[]> ring_;
-  uint64_t ring_end_ = 0;  // bytes ever written to the ring (copies never wrap: a copy that would starts over at 0)
+  KeyedTextHash key_of_;
   CacheStats stats_;
 };
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -653,13 +654,17 @@ TEST_CASE("scan result cache: repeated long texts hit, and a hit gives exactly t
 }
 
 // Two 96-byte texts with the same first and last 8 bytes and the same
-// lookup_key for `seed`; the second holds "secret plan", the first does not.
-std::pair<std::string, std::string> colliding_pair(uint64_t seed) {
+// lookup_key (core/hash.hpp) for `seed`; the second holds "secret plan", the
+// first does not. That fast hash has collisions that do not depend on the
+// seed: its lanes XOR a word into the state and multiply by an odd
+// constant, so a difference in the top bit passes a step unchanged and the
+// next word can cancel it.
+std::pair<std::string, std::string> lookup_key_colliding_pair(uint64_t seed) {
   std::string attack(32, 'x');
   attack += "secret plan";
   attack.resize(96, 'y');
   std::string benign = attack;
-  const uint64_t k1 = 0x87C37B91114253D5ull;  // lookup_key's word multiplier (core/hash.hpp)
+  const uint64_t k1 = 0x87C37B91114253D5ull;  // lookup_key's word multiplier
   uint64_t k1_inv = k1;
   for (int i = 0; i < 6; ++i) k1_inv *= 2 - k1 * k1_inv;  // inverse mod 2^64
   uint64_t w4 = 0, w8 = 0;
@@ -671,50 +676,104 @@ std::pair<std::string, std::string> colliding_pair(uint64_t seed) {
   std::memcpy(benign.data() + 64, &w8, 8);
   REQUIRE(benign != attack);
   REQUIRE(lookup_key(benign, seed) == lookup_key(attack, seed));  // else rebuild the pair for the new hash
-  REQUIRE(benign.substr(0, 8) == attack.substr(0, 8));
-  REQUIRE(benign.substr(88) == attack.substr(88));
   return {benign, attack};
 }
 
-// The cache key is a fast hash, not a collision-resistant one: its lanes
-// XOR a word into the state and multiply by an odd constant, so a difference
-// in the top bit passes a step unchanged and the next word can cancel it,
-// whatever the seed. Two texts of the same length, first and last bytes and
-// key are built here that way (a brute-force birthday search would find
-// UTF-8 ones too: the key has 64 bits and no secret). A sender who has the
-// benign one scanned first must not get its bits for the other.
-TEST_CASE("scan result cache: a text whose key collides with a cached one's is still scanned", "[match][cache]") {
-  // Without utf8: the crafted text is not valid UTF-8.
-  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[user]", "a", "    flags: [caseless]\n"));
-  RuleScanner scanner(set);
-  const auto [benign, attack] = colliding_pair(static_cast<uint64_t>(TextField::user));
-  CHECK(scan(scanner, benign, TextField::user).hits.none());
-  CHECK(scan(scanner, attack, TextField::user).hits.test(0));
-  CHECK(scanner.cache_stats().hits == 0);
-  CHECK(scan(scanner, attack, TextField::user).hits.test(0));  // now cached itself
-  CHECK(scanner.cache_stats().hits == 1);
+// For the point r = 3: two 70-byte texts whose 7-byte chunks differ in
+// chunks 4 and 5 by -1 and +3 (so 3 * (-1) + 3 = 0: equal hashes). The
+// second holds "secret plan", the first "secret olan".
+std::pair<std::string, std::string> keyed_colliding_pair_at_3() {
+  std::string attack = "xxxxxxxxxxxxxxxxxxxxxxxxxxxx";  // chunks 0-3
+  attack += "plan--a";                                  // chunk 4: starts with 'p'
+  attack += "aaaaaaa";                                  // chunk 5
+  attack.resize(70, 'z');
+  attack.replace(21, 7, "secret ");                     // chunk 3 ends the word before
+  std::string benign = attack;
+  benign[28] = static_cast<char>(benign[28] - 1);  // chunk 4 - 1 ("olan")
+  benign[35] = static_cast<char>(benign[35] + 3);  // chunk 5 + 3
+  REQUIRE(attack.find("secret plan") != std::string::npos);
+  REQUIRE(benign.find("secret plan") == std::string::npos);
+  return {benign, attack};
 }
 
 namespace ds {
-// Reaches into the scan cache to plant an entry under another key: the only
-// way to test a collision that no cheap construction gives.
+// Reaches into the scan cache: picks the hash point, plants entries.
 struct RuleScannerTestAccess {
-  static size_t slot(std::string_view text, TextField f) {
-    return lookup_key(text, static_cast<uint64_t>(f)) % RuleScanner::kCacheEntries;
-  }
-  // Makes `text`'s entry for `from` answer `text`'s lookup for `to`, as if its two keys collided.
+  static void set_point(RuleScanner& s, uint64_t r) { s.key_of_ = KeyedTextHash(r); }
+  // Makes `text`'s entry for `from` sit in `to`'s slot, as if the two slots were one.
   static void collide_fields(RuleScanner& s, std::string_view text, TextField from, TextField to) {
-    RuleScanner::CacheEntry e = s.cache_[slot(text, from)];
+    const uint64_t key = s.key_of_(text);
+    RuleScanner::CacheEntry e = s.cache_[s.slot_of(key, from)];
     REQUIRE(e.len == text.size());
-    e.key = lookup_key(text, static_cast<uint64_t>(to));
-    s.cache_[slot(text, to)] = e;
+    REQUIRE(e.key == key);
+    s.cache_[s.slot_of(key, to)] = e;
   }
 };
 }  // namespace ds
 
-// The same text in two fields: a colliding key must not hand one field's
-// bits to the other (r2 reads user text only).
-TEST_CASE("scan result cache: a key collision across fields does not share their bits", "[match][cache]") {
+TEST_CASE("keyed text hash: the 8-chunk loop equals serial Horner over 7-byte chunks mod 2^61-1", "[match][cache]") {
+  const uint64_t p = KeyedTextHash::kPrime;
+  __extension__ typedef unsigned __int128 u128;
+  auto mulmod = [&](uint64_t a, uint64_t b) { return static_cast<uint64_t>(static_cast<u128>(a) * b % p); };
+  auto reference = [&](std::string_view t, uint64_t r) {
+    uint64_t h = 0;
+    for (size_t i = 0; i < t.size(); i += 7) {
+      uint64_t c = 0;
+      for (size_t j = 0; j < 7 && i + j < t.size(); ++j) c |= uint64_t{static_cast<unsigned char>(t[i + j])} << (8 * j);
+      h = (mulmod(h, r) + c) % p;
+    }
+    return h;
+  };
+  std::mt19937_64 rng(7);
+  for (uint64_t r : {uint64_t{1}, uint64_t{3}, p - 1, uint64_t{0x123456789ABCDEF}, rng() % p}) {
+    KeyedTextHash h(r);
+    for (size_t len = 0; len < 300; ++len) {
+      std::string t(len, '\0');
+      for (auto& c : t) c = static_cast<char>(rng() % 2 ? 0xFF : rng());  // many 0xFF: folds carry
+      INFO("r " << r << " len " << len);
+      REQUIRE(h(t) == reference(t, r));
+      REQUIRE(h(t) < p);
+    }
+  }
+  // Random points differ between objects (a fixed one would be public).
+  CHECK(KeyedTextHash()("the same text, hashed twice") != KeyedTextHash()("the same text, hashed twice"));
+}
+
+// A sender who has a benign text scanned first must not get its bits for a
+// text built to collide with it. The old cache key (lookup_key) had such
+// pairs for any seed; the keyed hash has them only for a known point.
+TEST_CASE("scan result cache: a text built to collide with a cached one is still scanned", "[match][cache]") {
+  // Without utf8: the crafted lookup_key pair is not valid UTF-8.
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[user]", "a", "    flags: [caseless]\n"));
+  SECTION("a pair colliding under lookup_key") {
+    RuleScanner scanner(set);
+    const auto [benign, attack] = lookup_key_colliding_pair(static_cast<uint64_t>(TextField::user));
+    CHECK(scan(scanner, benign, TextField::user).hits.none());
+    CHECK(scan(scanner, attack, TextField::user).hits.test(0));
+    CHECK(scanner.cache_stats().hits == 0);
+    CHECK(scan(scanner, attack, TextField::user).hits.test(0));  // now cached itself
+    CHECK(scanner.cache_stats().hits == 1);
+  }
+  SECTION("a pair colliding under the keyed hash at a known point: only that point matters") {
+    const auto [benign, attack] = keyed_colliding_pair_at_3();
+    REQUIRE(KeyedTextHash(3)(benign) == KeyedTextHash(3)(attack));
+    {  // the trust assumption, shown: with the point known, the cache is fooled
+      RuleScanner known(set);
+      RuleScannerTestAccess::set_point(known, 3);
+      CHECK(scan(known, benign, TextField::user).hits.none());
+      CHECK(scan(known, attack, TextField::user).hits.none());  // the benign text's bits
+      CHECK(known.cache_stats().hits == 1);
+    }
+    RuleScanner scanner(set);  // a secret random point
+    CHECK(scan(scanner, benign, TextField::user).hits.none());
+    CHECK(scan(scanner, attack, TextField::user).hits.test(0));
+    CHECK(scanner.cache_stats().hits == 0);
+  }
+}
+
+// The same text in two fields, in one slot: the entry for one field must not
+// answer the other (r2 reads user text only).
+TEST_CASE("scan result cache: one text in two fields does not share their bits", "[match][cache]") {
   auto set = load_ok("rules:\n" + rule_yaml("r1", "hello\\s+world", "[system, user]", "a") +
                      rule_yaml("r2", "secret\\s+plan", "[user]", "b"));
   RuleScanner scanner(set);
@@ -729,85 +788,24 @@ TEST_CASE("scan result cache: a key collision across fields does not share their
   CHECK(scanner.cache_stats().hits == 0);
 }
 
-// The copies that confirm a hit live in a fixed ring: a copy is usable for
-// exactly one lap, a hit more than half a lap after the copy copies the text
-// again, and a copy that would cross the ring's end starts the next lap.
-TEST_CASE("scan result cache: copies last one lap, texts in use are copied again", "[match][cache]") {
-  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[system, user]", "a"));
+TEST_CASE("scan result cache: texts longer than kCacheMaxBytes are never cached", "[match][cache]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[user]", "a"));
   RuleScanner scanner(set);
-  const std::string hot = "the secret plan, as a system prompt every request repeats";
-  size_t n = 0;  // fillers so far
-  auto fill = [&](size_t bytes) {  // other texts, `bytes` of copies in all
-    while (bytes > 0) {
-      std::string filler(std::min(bytes, RuleScanner::kCacheMaxBytes), 'f');
-      if (filler.size() >= sizeof n) std::memcpy(filler.data(), &n, sizeof n);
-      REQUIRE(RuleScannerTestAccess::slot(filler, TextField::user) != RuleScannerTestAccess::slot(hot, TextField::system));
-      CHECK(scan(scanner, filler, TextField::user).hits.none());
-      bytes -= filler.size();
-      ++n;
-    }
-  };
-  CHECK(scan(scanner, hot, TextField::system).hits.test(0));  // copied at 0
-  fill(RuleScanner::kTextRingBytes - hot.size());               // the ring is written exactly once
-  uint64_t hits = scanner.cache_stats().hits;
-  CHECK(scan(scanner, hot, TextField::system).hits.test(0));  // still intact: a hit, and copied again
-  CHECK(scanner.cache_stats().hits == hits + 1);
-  fill(RuleScanner::kTextRingBytes - hot.size());  // another lap after the new copy
-  CHECK(scan(scanner, hot, TextField::system).hits.test(0));
-  CHECK(scanner.cache_stats().hits == hits + 2);  // without the second copy this were a miss
-  // A lap without a hit: the copy is gone, the text is scanned again.
-  fill(RuleScanner::kTextRingBytes + 1);
-  hits = scanner.cache_stats().hits;
-  CHECK(scan(scanner, hot, TextField::system).hits.test(0));
-  CHECK(scanner.cache_stats().hits == hits);
-  // A copy that does not fit before the ring's end (the fillers leave 17
-  // bytes) starts the next lap, whole.
-  fill(RuleScanner::kTextRingBytes - hot.size() - 17 - 1);
-  const std::string late = "a secret plan that arrives near the end of the ring";
-  CHECK(scan(scanner, late, TextField::user).hits.test(0));
-  hits = scanner.cache_stats().hits;
-  CHECK(scan(scanner, late, TextField::user).hits.test(0));
-  CHECK(scanner.cache_stats().hits == hits + 1);
-  // Longer than kCacheMaxBytes: never cached, always right.
-  const std::string big = std::string(RuleScanner::kCacheMaxBytes, 'b') + " secret plan";
-  const uint64_t lookups = scanner.cache_stats().lookups;
+  const std::string at = std::string(RuleScanner::kCacheMaxBytes - 12, 'b') + " secret plan";
+  REQUIRE(at.size() == RuleScanner::kCacheMaxBytes);
+  CHECK(scan(scanner, at, TextField::user).hits.test(0));
+  CHECK(scan(scanner, at, TextField::user).hits.test(0));
+  CHECK(scanner.cache_stats().lookups == 2);
+  CHECK(scanner.cache_stats().hits == 1);
+  const std::string big = "b" + at;
   CHECK(scan(scanner, big, TextField::user).hits.test(0));
   CHECK(scan(scanner, big, TextField::user).hits.test(0));
-  CHECK(scanner.cache_stats().lookups == lookups);
-}
-
-// An entry whose copy is overwritten is a miss, never compared with the new
-// bytes. Those can even be the very text looked up (copied there for
-// another field) while the entry holds another text's bits under a
-// colliding key.
-TEST_CASE("scan result cache: entries outlived by the text ring are scanned again", "[match][cache]") {
-  auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[system, user]", "a", "    flags: [caseless]\n"));
-  RuleScanner scanner(set);
-  const auto [benign, attack] = colliding_pair(static_cast<uint64_t>(TextField::user));
-  REQUIRE(RuleScannerTestAccess::slot(attack, TextField::system) != RuleScannerTestAccess::slot(benign, TextField::user));
-  CHECK(scan(scanner, benign, TextField::user).hits.none());  // its copy at ring offset 0
-  // Other texts fill the ring exactly to its end (each at most kCacheMaxBytes).
-  size_t left = RuleScanner::kTextRingBytes - benign.size();
-  for (size_t i = 0; left > 0; ++i) {
-    std::string filler(std::min(left, RuleScanner::kCacheMaxBytes), 'f');
-    std::memcpy(filler.data(), &i, sizeof i);
-    REQUIRE(RuleScannerTestAccess::slot(filler, TextField::system) != RuleScannerTestAccess::slot(benign, TextField::user));
-    CHECK(scan(scanner, filler, TextField::system).hits.none());
-    left -= filler.size();
-  }
-  // The attack text as a system prompt: copied to offset 0, over the benign copy.
-  CHECK(scan(scanner, attack, TextField::system).hits.test(0));
-  const uint64_t hits = scanner.cache_stats().hits;
-  CHECK(scan(scanner, attack, TextField::user).hits.test(0));  // the benign entry's copy is gone: scanned
-  CHECK(scanner.cache_stats().hits == hits);
-  CHECK(scan(scanner, attack, TextField::user).hits.test(0));
-  CHECK(scanner.cache_stats().hits == hits + 1);
+  CHECK(scanner.cache_stats().lookups == 2);
 }
 
 TEST_CASE("scan result cache: short texts with the same length and edges differ by their middle", "[match][cache]") {
-  // 24 bytes: the key's 32-byte lanes do not run, only the word chain over
-  // all of it; first and last 8 bytes are equal, so only the hash tells
-  // these apart.
+  // 24 bytes: only the hash's last step (up to 8 chunks at once) runs;
+  // first and last 8 bytes are equal, so only the hash tells these apart.
   auto set = load_ok("rules:\n" + rule_yaml("r1", "secret\\s+plan", "[user]", "a"));
   RuleScanner scanner(set);
   const std::string a = "00000000secret plan 1234";
