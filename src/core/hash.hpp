@@ -50,32 +50,6 @@ inline uint64_t hash_str(std::string_view s, uint64_t seed = kHashSeed) {
   return hash_bytes(s.data(), s.size(), seed);
 }
 
-// A cache lookup key: four independent multiply-mix lanes over 32-byte
-// blocks, ~4x faster than the serial hash_bytes chain on long texts. Only a
-// lookup key, never stored or sent: unlike hash_bytes it may change freely.
-// Never 0 (0 = empty slot).
-inline uint64_t lookup_key(std::string_view text, uint64_t seed) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size();
-  uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed + 0xC2B2AE3D27D4EB4Full, c = ~seed, d = n * 0xFF51AFD7ED558CCDull;
-  auto lane = [](uint64_t h, uint64_t w) {
-    h ^= w * 0x87C37B91114253D5ull;
-    h = (h << 31) | (h >> 33);
-    return h * 0x4CF5AD432745937Full;
-  };
-  while (n >= 32) {
-    uint64_t w[4];
-    std::memcpy(w, p, 32);
-    a = lane(a, w[0]);
-    b = lane(b, w[1]);
-    c = lane(c, w[2]);
-    d = lane(d, w[3]);
-    p += 32;
-    n -= 32;
-  }
-  return hash_detail::chain_words(mix64(a) ^ mix64(b + 1) ^ mix64(c + 2) ^ mix64(d + 3), p, n);
-}
-
 inline uint64_t hash_combine(uint64_t a, uint64_t b) { return mix64(a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2))); }
 
 }  // namespace ds

@@ -1,16 +1,20 @@
 // KeyedTextHash: a polynomial hash over GF(2^61 - 1) at a secret random
 // point, for caches whose hits hand out results computed for another text.
 //
-// A text is cut into 7-byte little-endian chunks c_1..c_k (the last one
-// zero-padded; chunks are < 2^56 < p, so for one length the chunk sequence
-// is injective) and hashed as sum c_i r^(k-i) mod p, p = 2^61 - 1, r drawn
-// from std::random_device when the object is made. Two different texts of
-// the same length give polynomials whose difference is non-zero with degree
-// at most k, so they collide for at most k of the p possible r: probability
-// k / p (at most 2^-45 for a 512 KiB text), whatever texts a sender crafts,
-// as long as r stays secret. It never leaves the process. Callers compare
-// the length themselves. Fast hashes with public or seed-only keys
-// (lookup_key in hash.hpp) have collisions that can be built offline.
+// A text of n bytes is cut into 7-byte little-endian chunks c_1..c_k (the
+// last one zero-padded; chunks are < 2^56 < p) and hashed as
+// n r^k + sum c_i r^(k-i) mod p, p = 2^61 - 1, r drawn from
+// std::random_device when the object is made. Two different texts give
+// different coefficient sequences (the length leads, and for one length
+// the chunks are injective), so their difference is a non-zero polynomial
+// of degree at most k: they collide for at most k of the p - 1 possible r,
+// whatever texts a sender crafts, as long as r stays secret (it never
+// leaves the process). Per lookup that is k / (p - 1), under 2^-44 for a
+// 512 KiB text; a sender gets no birthday effect (each lookup compares one
+// slot, and a miss tells it nothing), only that chance per try. Fast
+// hashes with public or seed-only keys (the caches' lookup_key before it,
+// see tests/unit/match/rule_set_test.cpp) have collisions that can be built
+// offline.
 //
 // Eight chunks (56 bytes) per step: h = h r^8 + c_1 r^7 + ... + c_8, the
 // products summed in 128 bits and folded once; the last 1-8 chunks likewise.
@@ -39,27 +43,27 @@ class KeyedTextHash {
   // In [0, p).
   uint64_t operator()(std::string_view text) const noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    size_t n = text.size();
-    uint64_t h = 0;  // < 2^62 between steps
-    while (n >= 8 * 7 + 1) {  // 8 chunks, each read as 8 bytes (the 8th byte is masked off)
+    const size_t size = text.size();
+    size_t at = 0;
+    uint64_t h = size;  // the leading coefficient (< 2^62 between steps)
+    for (; size - at >= 8 * 7 + 1; at += 56) {  // 8 chunks, each read as 8 bytes (the 8th masked off)
+      const unsigned char* q = p + at;
       // Pairwise sums: only the last add and the fold wait for h.
-      const u128 s01 = mul_wide(chunk8(p), pow_[7]) + mul_wide(chunk8(p + 7), pow_[6]);
-      const u128 s23 = mul_wide(chunk8(p + 14), pow_[5]) + mul_wide(chunk8(p + 21), pow_[4]);
-      const u128 s45 = mul_wide(chunk8(p + 28), pow_[3]) + mul_wide(chunk8(p + 35), pow_[2]);
-      const u128 s67 = mul_wide(chunk8(p + 42), pow_[1]) + chunk8(p + 49);
+      const u128 s01 = mul_wide(chunk8(q), pow_[7]) + mul_wide(chunk8(q + 7), pow_[6]);
+      const u128 s23 = mul_wide(chunk8(q + 14), pow_[5]) + mul_wide(chunk8(q + 21), pow_[4]);
+      const u128 s45 = mul_wide(chunk8(q + 28), pow_[3]) + mul_wide(chunk8(q + 35), pow_[2]);
+      const u128 s67 = mul_wide(chunk8(q + 42), pow_[1]) + chunk8(q + 49);
       h = fold(((s01 + s23) + (s45 + s67)) + mul_wide(h, pow_[8]));
-      p += 56;
-      n -= 56;
     }
-    if (n > 0) {  // the last 1-8 chunks in one step; the last one may be short
-      const size_t m = (n + 6) / 7;
+    if (at < size) {  // the last 1-8 chunks in one step; the last one may be short
+      const size_t m = (size - at + 6) / 7;
       u128 acc = mul_wide(h, pow_[m]);
-      for (size_t i = 0; i < m; ++i, p += 7, n -= std::min<size_t>(n, 7)) {
+      for (size_t i = 0; i < m; ++i, at += 7) {
         uint64_t c = 0;
-        if (n >= 8) {
-          c = chunk8(p);
+        if (size - at >= 8) {
+          c = chunk8(p + at);
         } else {
-          std::memcpy(&c, p, std::min<size_t>(n, 7));  // little-endian
+          std::memcpy(&c, p + at, std::min<size_t>(size - at, 7));  // little-endian
         }
         acc += mul_wide(c, pow_[m - 1 - i]);
       }

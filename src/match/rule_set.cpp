@@ -411,11 +411,10 @@ void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
     rules_->scan_with(scratch_, text, field, hits, categories);
     return;
   }
-  const uint64_t key = key_of_(text);
-  CacheEntry& e = cache_[slot_of(key, field)];
+  const uint64_t key = tagged(key_of_(text), field);
+  CacheEntry& e = cache_[slot_of(key)];
   ++stats_.lookups;
-  // The field is compared too: one text in two fields may share a slot.
-  if (e.key == key && e.len == text.size() && e.field == field) {
+  if (e.key == key && e.len == text.size()) {
     ++stats_.hits;
     stats_.bytes_skipped += text.size();
     hits |= e.hits;
@@ -424,7 +423,6 @@ void RuleScanner::scan(std::string_view text, TextField field, RuleBits& hits,
   }
   e.key = key;
   e.len = static_cast<uint32_t>(text.size());
-  e.field = field;
   e.hits.reset();
   e.categories = 0;
   rules_->scan_with(scratch_, text, field, e.hits, e.categories);

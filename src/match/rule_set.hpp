@@ -85,14 +85,14 @@ class RuleScanner final : public TextScanner {
   // identical to scanning (and independent of which worker saw the text
   // first). The hash is KeyedTextHash (core/keyed_hash.hpp) at a secret
   // random point per scanner: a sender must not be able to borrow a benign
-  // text's bits, and two texts of the same length collide with probability
-  // at most (length / 7) / (2^61 - 1) whatever they are (fast hashes with
+  // text's bits, and two different texts collide with probability at most
+  // (length / 7) / (2^61 - 2) per lookup whatever they are (fast hashes with
   // public keys have collisions that can be built offline). Only texts
   // under kCacheMinBytes (the threshold is low because a Hyperscan call
   // costs ~1,000 cycles even on 30 bytes, and a short system prompt whose
   // literals the pack's engines must confirm can cost 13,000, measured per
   // call on the 1 GB bench corpus, against ~50 for the key) and over
-  // kCacheMaxBytes (which bounds that probability by 2^-45) bypass the cache.
+  // kCacheMaxBytes (which bounds that probability by 2^-44) bypass the cache.
   static constexpr size_t kCacheEntries = 4096;
   static constexpr size_t kCacheMinBytes = 16;
   static constexpr size_t kCacheMaxBytes = size_t{512} << 10;
@@ -105,16 +105,19 @@ class RuleScanner final : public TextScanner {
 
  private:
   struct CacheEntry {
-    uint64_t key = 0;
-    uint32_t len = 0;  // 0 = empty (cached texts have at least kCacheMinBytes)
-    TextField field = TextField::user;
+    uint64_t key = 0;  // tagged(): the text's hash and its field
     RuleBits hits;
+    uint32_t len = 0;  // 0 = empty (cached texts have at least kCacheMinBytes)
     uint32_t categories = 0;
   };
-  static_assert(kCacheMaxBytes <= UINT32_MAX);
-  size_t slot_of(uint64_t key, TextField field) const noexcept {
-    return ((key ^ (static_cast<uint64_t>(field) << 58)) * 0x9E3779B97F4A7C15ull) >> 52;
+  static_assert(sizeof(CacheEntry) == 48 && kCacheMaxBytes <= UINT32_MAX);
+  // The hash (< 2^61) with the field in the top 3 bits: one text in two
+  // fields is two entries, compared as one word.
+  static uint64_t tagged(uint64_t hash, TextField field) noexcept {
+    static_assert(static_cast<unsigned>(TextField::kCount) <= 8);
+    return hash | (static_cast<uint64_t>(field) << 61);
   }
+  static size_t slot_of(uint64_t tagged_key) noexcept { return (tagged_key * 0x9E3779B97F4A7C15ull) >> 52; }
   static_assert(kCacheEntries == size_t{1} << 12);
   friend struct RuleScannerTestAccess;  // tests plant colliding entries and pick the point
   std::shared_ptr<const RuleSet> rules_;

@@ -589,8 +589,8 @@ uint64_t LineParser::Impl::system_hash_of_parts() {
   SystemHashSlot* slot = nullptr;
   uint64_t key = 0, head = 0, tail = 0;
   if (total >= kSystemCacheMinBytes && total <= kSystemCacheMaxBytes) {
-    for (size_t i = 0; i < n; ++i)
-      key = lookup_key(system_parts[i], key + i);  // part boundaries count: they normalise to a space
+    for (size_t i = 0; i < n; ++i)  // part boundaries count: they normalise to a space
+      key = hash_combine(key + i, system_key_of(system_parts[i]));
     const std::string_view first = system_parts.front(), last = system_parts.back();
     std::memcpy(&head, first.data(), std::min<size_t>(8, first.size()));
     std::memcpy(&tail, last.data() + last.size() - std::min<size_t>(8, last.size()), std::min<size_t>(8, last.size()));

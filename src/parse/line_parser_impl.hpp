@@ -14,6 +14,7 @@
 
 #include "core/chunk.hpp"
 #include "core/event.hpp"
+#include "core/keyed_hash.hpp"
 #include "parse/field_trie.hpp"
 #include "parse/json_token.hpp"
 #include "parse/line_parser.hpp"
@@ -250,10 +251,11 @@ struct LineParser::Impl {
   TextNormalizer norm;
 
   // The system prompt repeats across requests (an account's template, a
-  // product's agents): its hash is looked up by a cheap key over the raw
-  // texts before they are normalised and hashed again. Direct-mapped, fixed
-  // size, allocated once; a 64-bit key plus the length and first and last
-  // bytes must all agree, so a stale or colliding slot is recomputed.
+  // product's agents): its hash is looked up by a key over the raw texts
+  // before they are normalised and hashed again. Direct-mapped, fixed size,
+  // allocated once; the key (KeyedTextHash of each part, at a secret point:
+  // no sender can build a prompt that takes another's fingerprint) plus the
+  // length and first and last bytes must all agree.
   struct SystemHashSlot {
     uint64_t key = 0;  // 0: empty
     uint64_t len = 0;
@@ -268,6 +270,7 @@ struct LineParser::Impl {
   // the key would cost more than it saves.
   static constexpr size_t kSystemCacheMaxBytes = 64 * 1024;
   std::unique_ptr<SystemHashSlot[]> system_cache = std::make_unique<SystemHashSlot[]>(kSystemCacheSlots);
+  KeyedTextHash system_key_of;
   uint64_t system_hash_of_parts();
 };
 

@@ -653,8 +653,31 @@ TEST_CASE("scan result cache: repeated long texts hit, and a hit gives exactly t
   CHECK(scanner.cache_stats().hits == hits + 1);
 }
 
+// The caches' key before session 15: four multiply-mix lanes over 32-byte
+// blocks, then hash_bytes' word chain. Kept here to show that its
+// collisions no longer fool the cache.
+uint64_t lookup_key(std::string_view text, uint64_t seed) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size();
+  uint64_t a = seed ^ 0x9E3779B97F4A7C15ull, b = seed + 0xC2B2AE3D27D4EB4Full, c = ~seed, d = n * 0xFF51AFD7ED558CCDull;
+  auto lane = [](uint64_t h, uint64_t w) {
+    h ^= w * 0x87C37B91114253D5ull;
+    h = (h << 31) | (h >> 33);
+    return h * 0x4CF5AD432745937Full;
+  };
+  for (; n >= 32; p += 32, n -= 32) {
+    uint64_t w[4];
+    std::memcpy(w, p, 32);
+    a = lane(a, w[0]);
+    b = lane(b, w[1]);
+    c = lane(c, w[2]);
+    d = lane(d, w[3]);
+  }
+  return hash_detail::chain_words(mix64(a) ^ mix64(b + 1) ^ mix64(c + 2) ^ mix64(d + 3), p, n);
+}
+
 // Two 96-byte texts with the same first and last 8 bytes and the same
-// lookup_key (core/hash.hpp) for `seed`; the second holds "secret plan", the
+// lookup_key for `seed`; the second holds "secret plan", the
 // first does not. That fast hash has collisions that do not depend on the
 // seed: its lanes XOR a word into the state and multiply by an odd
 // constant, so a difference in the top bit passes a step unchanged and the
@@ -702,11 +725,11 @@ struct RuleScannerTestAccess {
   static void set_point(RuleScanner& s, uint64_t r) { s.key_of_ = KeyedTextHash(r); }
   // Makes `text`'s entry for `from` sit in `to`'s slot, as if the two slots were one.
   static void collide_fields(RuleScanner& s, std::string_view text, TextField from, TextField to) {
-    const uint64_t key = s.key_of_(text);
-    RuleScanner::CacheEntry e = s.cache_[s.slot_of(key, from)];
+    const uint64_t hash = s.key_of_(text);
+    RuleScanner::CacheEntry e = s.cache_[RuleScanner::slot_of(RuleScanner::tagged(hash, from))];
     REQUIRE(e.len == text.size());
-    REQUIRE(e.key == key);
-    s.cache_[s.slot_of(key, to)] = e;
+    REQUIRE(e.key == RuleScanner::tagged(hash, from));
+    s.cache_[RuleScanner::slot_of(RuleScanner::tagged(hash, to))] = e;
   }
 };
 }  // namespace ds
@@ -716,7 +739,7 @@ TEST_CASE("keyed text hash: the 8-chunk loop equals serial Horner over 7-byte ch
   __extension__ typedef unsigned __int128 u128;
   auto mulmod = [&](uint64_t a, uint64_t b) { return static_cast<uint64_t>(static_cast<u128>(a) * b % p); };
   auto reference = [&](std::string_view t, uint64_t r) {
-    uint64_t h = 0;
+    uint64_t h = t.size() % p;  // the length leads
     for (size_t i = 0; i < t.size(); i += 7) {
       uint64_t c = 0;
       for (size_t j = 0; j < 7 && i + j < t.size(); ++j) c |= uint64_t{static_cast<unsigned char>(t[i + j])} << (8 * j);
@@ -769,6 +792,41 @@ TEST_CASE("scan result cache: a text built to collide with a cached one is still
     CHECK(scan(scanner, attack, TextField::user).hits.test(0));
     CHECK(scanner.cache_stats().hits == 0);
   }
+}
+
+// For the point r = 3: a text A ending in "plan" (length a multiple of 7)
+// and A + 7 bytes with the same hash (the last chunk enters with
+// coefficient 1, so it can be solved for; A's filler is varied until the
+// solution fits in 7 bytes).
+std::pair<std::string, std::string> keyed_colliding_lengths_at_3() {
+  const KeyedTextHash h(3);
+  for (int v = 0; v < 4096; ++v) {
+    std::string a = "the secret plan " + std::to_string(v) + " ";
+    a.resize((a.size() + 4 + 6) / 7 * 7 - 4, 'x');
+    a += "plan";
+    REQUIRE(a.size() % 7 == 0);
+    const uint64_t base = h(a + std::string(7, '\0'));
+    const uint64_t c = (h(a) + KeyedTextHash::kPrime - base) % KeyedTextHash::kPrime;
+    if (c >> 56) continue;
+    std::string b = a;
+    for (int i = 0; i < 7; ++i) b.push_back(static_cast<char>((c >> (8 * i)) & 0xFF));
+    REQUIRE(h(b) == h(a));
+    return {a, b};
+  }
+  FAIL("no pair found");
+  return {};
+}
+
+// The length is compared too: a hash collision between texts of different
+// lengths (built here for a known point) is still a miss.
+TEST_CASE("scan result cache: texts of different lengths with one hash are two entries", "[match][cache]") {
+  auto set = load_ok("rules:\n" + rule_yaml("r1", "plan$", "[user]", "a"));
+  const auto [a, b] = keyed_colliding_lengths_at_3();
+  RuleScanner scanner(set);
+  RuleScannerTestAccess::set_point(scanner, 3);
+  CHECK(scan(scanner, b, TextField::user).hits.none());   // does not end in "plan"
+  CHECK(scan(scanner, a, TextField::user).hits.test(0));  // same hash, other length: scanned
+  CHECK(scanner.cache_stats().hits == 0);
 }
 
 // The same text in two fields, in one slot: the entry for one field must not
