@@ -106,101 +106,102 @@ ClusterExchangeOptions exchange_options(const MockCluster& mc) {
   return o;
 }
 
-// Two exchanges that both take the hydra accounts for theirs (a partition in
-// handover: the old owner's collector has not passed the revocation yet, the
-// new owner has replayed it); `a` publishes the records. Returns the number
-// of records.
-uint64_t publish_to_two(ClusterExchange& a, ClusterExchange& b) {
+// Two exchanges on one mock cluster that both take the hydra accounts for
+// theirs (a partition in handover: the old owner's collector has not passed
+// the revocation yet, the new owner has replayed it); `a` has published the
+// records.
+struct TwoExchanges {
+  MockCluster mc{"fp"};
+  DetectorConfig cfg;
+  std::unique_ptr<ClusterExchange> a, b;
   uint64_t records = 0;
-  for (const EventBatch& batch : hydra_batches()) {
-    a.publish(batch, true);
-    b.publish(batch, false);
-    records += batch.events.size();
+  TwoExchanges() {
+    const ClusterExchangeOptions o = exchange_options(mc);
+    auto xa = ClusterExchange::create(o, cfg, kCategories);
+    REQUIRE(xa);
+    auto xb = ClusterExchange::create(o, cfg, kCategories);
+    REQUIRE(xb);
+    a = std::move(*xa);
+    b = std::move(*xb);
+    for (const EventBatch& batch : hydra_batches()) {
+      a->publish(batch, true);
+      b->publish(batch, false);
+      records += batch.events.size();
+    }
+    REQUIRE(a->flush());
   }
-  REQUIRE(a.flush());
-  return records;
-}
+};
 
 }  // namespace
 
 TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a member alert another one wrote",
           "[ingest][kafka]") {
-  MockCluster mc("fp");
-  DetectorConfig cfg;
-  const std::vector<std::string> cats = kCategories;
-  const ClusterExchangeOptions o = exchange_options(mc);
-  auto a = ClusterExchange::create(o, cfg, cats);
-  REQUIRE(a);
-  auto b = ClusterExchange::create(o, cfg, cats);
-  REQUIRE(b);
-  const uint64_t records = publish_to_two(**a, **b);
+  TwoExchanges two;
+  auto& a = two.a;
+  auto& b = two.b;
+  const uint64_t records = two.records;
   // `a` reads the topic first and writes the member alerts; their ids follow the records in the topic.
   VecSink sa, sb;
-  poll_until(**a, sa, [&] { return (*a)->counters().records_received == records;  });
-  (*a)->flush_ids(true);
-  REQUIRE((*a)->counters().records_received == records);
+  poll_until(*a, sa, [&] { return a->counters().records_received == records;  });
+  a->flush_ids(true);
+  REQUIRE(a->counters().records_received == records);
   REQUIRE(sa.alerts.size() >= 11);
   std::set<std::string> ids_a;
   for (const Alert& x : sa.alerts) CHECK(ids_a.insert(x.id).second);
   // `b`, behind in the topic, evaluates the same points: every alert is a's,
   // whose id is in the topic by then (after the records that triggered it).
-  poll_until(**b, sb, [&] {
-    return (*b)->counters().records_received == records && (*b)->counters().alert_ids_received >= sa.alerts.size();
+  poll_until(*b, sb, [&] {
+    return b->counters().records_received == records && b->counters().alert_ids_received >= sa.alerts.size();
   });
-  REQUIRE((*b)->counters().records_received == records);
+  REQUIRE(b->counters().records_received == records);
   for (const Alert& x : sb.alerts) CHECK(ids_a.count(x.id) == 0);  // written by a already
   CHECK(sb.alerts.empty());
-  CHECK((*b)->counters().duplicates_suppressed >= 1);
+  CHECK(b->counters().duplicates_suppressed >= 1);
 }
 
 TEST_CASE("cluster exchange: the ids of alerts whose alerts file flush failed are not published",
           "[ingest][kafka]") {
-  MockCluster mc("fp");
-  DetectorConfig cfg;
-  const std::vector<std::string> cats = kCategories;
-  const ClusterExchangeOptions o = exchange_options(mc);
-  auto a = ClusterExchange::create(o, cfg, cats);
-  REQUIRE(a);
-  auto b = ClusterExchange::create(o, cfg, cats);
-  REQUIRE(b);
-  const uint64_t records = publish_to_two(**a, **b);
+  TwoExchanges two;
+  auto& a = two.a;
+  auto& b = two.b;
+  const uint64_t records = two.records;
   // `a` writes the member alerts, but its alerts file could not be flushed:
   // reported by the callback poll() calls after its writes, or by the
   // collector's flush_ids() after the batch.
   VecSink sa, sb;
   int flushes = 0;
   SECTION("the flush poll() asks for fails") {
-    poll_until(**a, sa, [&] { return (*a)->counters().records_received == records; },
+    poll_until(*a, sa, [&] { return a->counters().records_received == records; },
                [&] { return ++flushes, false; });
     CHECK(flushes >= 1);
   }
   SECTION("the flush after poll() fails") {
-    poll_until(**a, sa, [&] { return (*a)->counters().records_received == records; });
-    (*a)->flush_ids(false);
+    poll_until(*a, sa, [&] { return a->counters().records_received == records; });
+    a->flush_ids(false);
   }
   REQUIRE(sa.alerts.size() >= 11);
   // `b` must not take them for written: it writes every one of them.
-  poll_until(**b, sb, [&] { return (*b)->counters().records_received == records; });
-  REQUIRE((*b)->counters().records_received == records);
-  CHECK((*a)->counters().alert_ids_published == 0);
-  CHECK((*b)->counters().alert_ids_received == 0);
-  CHECK((*b)->counters().duplicates_suppressed == 0);
+  poll_until(*b, sb, [&] { return b->counters().records_received == records; });
+  REQUIRE(b->counters().records_received == records);
+  CHECK(a->counters().alert_ids_published == 0);
+  CHECK(b->counters().alert_ids_received == 0);
+  CHECK(b->counters().duplicates_suppressed == 0);
   std::set<std::string> ids_a, ids_b;
   for (const Alert& x : sa.alerts) ids_a.insert(x.id);
   for (const Alert& x : sb.alerts) ids_b.insert(x.id);
   CHECK(ids_b == ids_a);
   // `a` does not take them for written either (its own replay writes them).
-  CHECK_FALSE((*a)->already_written(sa.alerts.front()));
+  CHECK_FALSE(a->already_written(sa.alerts.front()));
   // An alert written once the file works again is published, alone.
   Alert later = sa.alerts.front();
   later.id = "later-alert-id";
-  (*a)->note_written(later);
-  CHECK((*a)->already_written(later));  // noted, not yet sent: no repeat meanwhile
-  (*a)->flush_ids(true);
-  CHECK((*a)->counters().alert_ids_published == 1);
-  poll_until(**b, sb, [&] { return (*b)->counters().alert_ids_received == 1; });
-  CHECK((*b)->counters().alert_ids_received == 1);
-  CHECK((*b)->already_written(later));
+  a->note_written(later);
+  CHECK(a->already_written(later));  // noted, not yet sent: no repeat meanwhile
+  a->flush_ids(true);
+  CHECK(a->counters().alert_ids_published == 1);
+  poll_until(*b, sb, [&] { return b->counters().alert_ids_received == 1; });
+  CHECK(b->counters().alert_ids_received == 1);
+  CHECK(b->already_written(later));
 }
 
 TEST_CASE("cluster exchange: accounts handed over to another instance are held, not written", "[ingest][kafka]") {
