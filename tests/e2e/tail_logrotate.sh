@@ -75,7 +75,7 @@ PY
   local rotations=0
   while kill -0 "$writerpid" 2>/dev/null; do
     sleep 0.3
-    "$LOGROTATE" -f -s "$d/logrotate.state" "$d/logrotate.conf" && rotations=$((rotations + 1))
+    "$LOGROTATE" -f -s "$d/logrotate.state" "$d/logrotate.conf" 2>> "$d/logrotate.err" && rotations=$((rotations + 1))
   done
   wait "$writerpid"; writerpid=""
   local written; written=$(cat "$d/written")
@@ -95,7 +95,17 @@ PY
        "(tail: $(jq -c '{rotations: .tail.rotations, truncations: .tail.truncations, recovered_copies: .tail.recovered_copies}' "$d/tail.stats"))"
   (( rotations >= 5 )) || { echo "FAIL: $label: only $rotations rotations"; return 1; }
   if [[ $mode == create ]]; then
-    (( written == on_disk )) || { echo "FAIL: $label: the writer lost lines?"; return 1; }
+    # Writer A may recreate the path between logrotate's rename and its
+    # create; logrotate then renames A's file to app.jsonl-YYYYMMDDHH.backup,
+    # and a second time in the same hour overwrites that backup: lines gone
+    # from disk (not from the tailer, which read them first). Then only the
+    # tailer's count can be checked against what was written.
+    if grep -q "already exists" "$d/logrotate.err" 2>/dev/null; then
+      echo "note: $label: logrotate raced the writer's O_CREAT reopen ($(grep -c "already exists" "$d/logrotate.err")x);" \
+           "lines on disk not comparable"
+    else
+      (( written == on_disk )) || { echo "FAIL: $label: the writer lost lines?"; return 1; }
+    fi
     (( records == written && errors == 0 )) || { echo "FAIL: $label: records $records != written $written (errors $errors)"; return 1; }
   else
     (( lines == records + errors )) || { echo "FAIL: $label: accounting"; return 1; }
