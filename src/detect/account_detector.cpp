@@ -77,6 +77,8 @@ AccountDetector::AccountDetector(const DetectorConfig& cfg, const std::vector<st
     else harvest_mask_ |= 1u << i;
   }
   if (cfg_.horizon_seconds < 2) cfg_.horizon_seconds = 2;
+  epoch_of_ = IntervalOf(cfg_.horizon_seconds * 500);
+  bucket_of_ = IntervalOf(cfg_.bucket_seconds * 1000);
 }
 
 void AccountDetector::advance_ring(AccountState& a, WindowBucket* ring, int64_t bucket) {
@@ -84,8 +86,8 @@ void AccountDetector::advance_ring(AccountState& a, WindowBucket* ring, int64_t 
   if (bucket <= a.newest_bucket) return;
   // Expire every slot that now falls out of [bucket-n+1, bucket].
   int64_t from = (a.newest_bucket == INT64_MIN || bucket - a.newest_bucket >= n) ? bucket - n + 1 : a.newest_bucket + 1;
-  for (int64_t b = from; b <= bucket; ++b) {
-    WindowBucket& slot = ring[ring_slot(b, n)];
+  for (int64_t b = from, i = ring_slot(from, n); b <= bucket; ++b, i = i + 1 == n ? 0 : i + 1) {
+    WindowBucket& slot = ring[i];
     if (slot.index != INT64_MIN) a.window.sub(slot.counts);
     slot = WindowBucket{};
     slot.index = b;
@@ -164,7 +166,7 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
   delta.tool_turns = ev.tool_turns > 0;
 
   // Long horizon (two epochs).
-  const int64_t epoch = floor_div(ev.time_ms, cfg_.horizon_seconds * 500);
+  const int64_t epoch = epoch_of_(ev.time_ms);
   advance_epoch(a, epoch);
   {
     const uint8_t e = epoch == a.epoch ? a.epoch_cur : static_cast<uint8_t>(a.epoch_cur ^ 1);
@@ -190,14 +192,15 @@ void AccountDetector::observe(const Event& ev, const EventBatch& batch, uint64_t
     }
   }
 
-  const int64_t bucket = floor_div(ev.time_ms, cfg_.bucket_seconds * 1000);
+  const int64_t bucket = bucket_of_(ev.time_ms);
   WindowBucket* ring = table_.ring(a);
   advance_ring(a, ring, bucket);
   if (bucket <= a.newest_bucket - static_cast<int64_t>(cfg_.buckets)) {
     ++a.late_events;  // too old for the window: lifetime counts only
     return;
   }
-  WindowBucket& slot = ring[ring_slot(bucket, cfg_.buckets)];
+  if (bucket != slot_bucket_) slot_bucket_ = bucket, slot_ = ring_slot(bucket, cfg_.buckets);
+  WindowBucket& slot = ring[slot_];
   slot.counts.add(delta);
   a.window.add(delta);
   if (ev.category_bits != 0) a.add_sample(batch.view(ev.request_id));

@@ -101,6 +101,12 @@ class AccountDetector {
   int extraction_cat_ = -1;
   AccountTable table_;
   int64_t watermark_ms_ = INT64_MIN;
+  // Event time -> epoch and window bucket numbers, and the ring slot of the
+  // last bucket (caches: no division per event).
+  IntervalOf epoch_of_{1};
+  IntervalOf bucket_of_{1};
+  int64_t slot_bucket_ = INT64_MIN;
+  uint32_t slot_ = 0;
 };
 
 }  // namespace ds

@@ -14,6 +14,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/fast_mod.hpp"
 #include "match/rule_set.hpp"
 #include "metrics/metrics.hpp"
 #include "source/mapped_file.hpp"
@@ -61,6 +62,7 @@ struct ScanPipeline::Impl {
   PipelineOptions opt;
   unsigned shard_threads = 1;
   std::vector<std::unique_ptr<AccountDetector>> shards;
+  std::vector<uint32_t> shard_owner;  // shard -> the shard thread that runs it (shard % shard_threads)
   std::unique_ptr<ClusterStage> cluster;  // cross-account stage (collector thread only)
   std::vector<Slot> ring;
 
@@ -69,8 +71,20 @@ struct ScanPipeline::Impl {
   std::array<std::atomic<uint64_t>, kStages> cpu_ns{};
   void add_cpu(Stage st) { cpu_ns[st].fetch_add(thread_cpu_ns(), std::memory_order_relaxed); }
 
+  // One mutex; a condition variable per role, so a state change wakes only
+  // the threads that wait for it (one shared variable woke all of them for
+  // every chunk, CPU that -j N on N cores takes from the workers).
   std::mutex mu;
-  std::condition_variable cv;
+  std::condition_variable reader_cv;     // a slot freed; pause or stop requested or lifted
+  std::condition_variable workers_cv;    // a chunk filled; input done
+  std::condition_variable shards_cv;     // a chunk parsed; input done
+  std::condition_variable collector_cv;  // a chunk detected; reader parked; input done
+  void wake_all() {
+    reader_cv.notify_all();
+    workers_cv.notify_all();
+    shards_cv.notify_all();
+    collector_cv.notify_all();
+  }
   uint64_t filled = 0;  // slots with seq < filled have been filled
   uint64_t next_parse = 0;
   bool reader_done = false;
@@ -99,6 +113,8 @@ struct ScanPipeline::Impl {
     const auto& cats = opt.rules ? opt.rules->categories() : kNoCategories;
     for (uint32_t i = 0; i < opt.detector.shards; ++i)
       shards.push_back(std::make_unique<AccountDetector>(opt.detector, cats));
+    shard_mod = FastMod(static_cast<uint32_t>(shards.size()));
+    for (uint32_t i = 0; i < shards.size(); ++i) shard_owner.push_back(i % shard_threads);
     if (opt.detector.cluster.enabled) cluster = std::make_unique<ClusterStage>(opt.detector, cats);
     // Enough slots that every worker and shard thread can be busy while the
     // reader fills the next one; memory is bounded by this ring.
@@ -110,7 +126,8 @@ struct ScanPipeline::Impl {
     live_parse = opt.parse;
   }
 
-  uint32_t shard_of(const Event& ev) const { return static_cast<uint32_t>((ev.account_hash >> 32) % shards.size()); }
+  FastMod shard_mod;  // % shards.size(), without a division per event
+  uint32_t shard_of(const Event& ev) const { return shard_mod(static_cast<uint32_t>(ev.account_hash >> 32)); }
 
   // Takes chunks from the producer into free slots, in sequence. Waits when
   // the ring is full (backpressure: nothing is dropped). Live mode: parks on
@@ -121,11 +138,11 @@ struct ScanPipeline::Impl {
       Slot& s = ring[seq % ring.size()];
       {
         std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return s.state == kFree || pause_requested || stop_requested; });
+        reader_cv.wait(lk, [&] { return s.state == kFree || pause_requested || stop_requested; });
         if (pause_requested && !stop_requested) {
           reader_paused = true;
-          cv.notify_all();
-          cv.wait(lk, [&] { return !pause_requested || stop_requested; });
+          collector_cv.notify_all();
+          reader_cv.wait(lk, [&] { return !pause_requested || stop_requested; });
           reader_paused = false;
         }
         if (stop_requested) break;
@@ -152,7 +169,7 @@ struct ScanPipeline::Impl {
         filled = ++seq;
       }
       in_flight.fetch_add(1, std::memory_order_relaxed);
-      cv.notify_all();
+      workers_cv.notify_one();
     }
     {
       std::lock_guard lk(mu);
@@ -160,7 +177,7 @@ struct ScanPipeline::Impl {
       reader_paused = false;
       total = seq;
     }
-    cv.notify_all();
+    wake_all();
   }
 
   void worker() {
@@ -177,7 +194,7 @@ struct ScanPipeline::Impl {
       uint64_t seq;
       {
         std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return next_parse < filled || (reader_done && next_parse >= total); });
+        workers_cv.wait(lk, [&] { return next_parse < filled || (reader_done && next_parse >= total); });
         if (next_parse >= filled) return;
         seq = next_parse++;
       }
@@ -208,7 +225,7 @@ struct ScanPipeline::Impl {
         s.state = kParsed;
         s.shards_pending = shard_threads;
       }
-      cv.notify_all();
+      shards_cv.notify_all();
     }
   }
 
@@ -217,13 +234,13 @@ struct ScanPipeline::Impl {
       Slot& s = ring[next % ring.size()];
       {
         std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return (s.seq == next && s.state >= kParsed) || (reader_done && next >= total); });
+        shards_cv.wait(lk, [&] { return (s.seq == next && s.state >= kParsed) || (reader_done && next >= total); });
         if (reader_done && next >= total) return;
       }
       auto& out = s.alerts[t];
       for (const Event& ev : s.batch.events) {
-        uint32_t sh = shard_of(ev);
-        if (sh % shard_threads == t) shards[sh]->observe(ev, s.batch, next, out);
+        const uint32_t sh = shard_of(ev);
+        if (shard_owner[sh] == t) shards[sh]->observe(ev, s.batch, next, out);
       }
       if (opt.metrics) s.shard_stats[t] = shard_account_stats(t);  // metrics
       bool last;
@@ -232,7 +249,7 @@ struct ScanPipeline::Impl {
         last = --s.shards_pending == 0;
         if (last) s.state = kDetected;
       }
-      if (last) cv.notify_all();
+      if (last) collector_cv.notify_one();
     }
   }
 
@@ -371,7 +388,7 @@ void ScanPipeline::request_checkpoint() {
     if (impl_->reader_done) return;
     impl_->pause_requested = true;
   }
-  impl_->cv.notify_all();
+  impl_->wake_all();
 }
 
 void ScanPipeline::request_stop() {
@@ -379,7 +396,7 @@ void ScanPipeline::request_stop() {
     std::lock_guard lk(impl_->mu);
     impl_->stop_requested = true;
   }
-  impl_->cv.notify_all();
+  impl_->wake_all();
 }
 
 void ScanPipeline::swap_rules(std::shared_ptr<const RuleSet> rules) {
@@ -456,7 +473,7 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
     bool ready = false, done = false, drained = false;
     {
       std::unique_lock lk(m.mu);
-      ready = m.cv.wait_for(lk, std::chrono::milliseconds(200), [&] {
+      ready = m.collector_cv.wait_for(lk, std::chrono::milliseconds(200), [&] {
         return (s.seq == next && s.state == kDetected) || (m.reader_done && next >= m.total) ||
                (m.pause_requested && m.reader_paused && next >= m.filled);
       });
@@ -476,7 +493,7 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
         std::lock_guard lk(m.mu);
         m.pause_requested = false;
       }
-      m.cv.notify_all();
+      m.reader_cv.notify_all();
       continue;
     }
     if (!ready) continue;
@@ -528,7 +545,7 @@ RunStats ScanPipeline::run_impl(ChunkProducer& producer, AlertSink& sink, const 
       s.state = kFree;
     }
     m.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    m.cv.notify_all();
+    m.reader_cv.notify_one();
     ++next;
   }
   for (auto& t : threads) t.join();
