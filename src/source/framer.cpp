@@ -67,7 +67,11 @@ void Framer::drop_front(PaddedBuffer& b, size_t n, size_t size) {
 bool Framer::next(Chunk& out) {
   if (done_ || failed_) return false;
   out.clear_view();
-  const size_t chunk = opt_.chunk_bytes;
+  size_t chunk = opt_.chunk_bytes;
+  // The last chunks of a mapped file shrink to a quarter of what is left
+  // (not below kTailChunkBytes), so that -j N's workers run out of input
+  // together instead of one parsing a whole last chunk while the others wait.
+  if (map_ && map_->size() > win_) chunk = std::min(chunk, std::max(kTailChunkBytes, (map_->size() - win_) / 4));
   const size_t max_line = opt_.max_line_bytes;
   PaddedBuffer& b = out.buf;
   size_t size;

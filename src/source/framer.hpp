@@ -21,6 +21,9 @@
 
 namespace ds {
 
+// The smallest chunk a mapped file's tail is cut into (Framer::next).
+inline constexpr size_t kTailChunkBytes = size_t{256} << 10;
+
 struct FramerOptions {
   size_t chunk_bytes = 4u << 20;     // target chunk size
   size_t max_line_bytes = 8u << 20;  // longer lines are skipped whole
