@@ -47,8 +47,8 @@ inline uint32_t ring_slot(int64_t bucket, int64_t n) { return static_cast<uint32
 
 // floor_div(t, width) (width > 0) for a stream of nearby times, mostly
 // without a division: remembers the interval [lo, hi) of the last answer.
-// Log times advance slowly, so nearly every call is two compares; a 64-bit
-// division per event and window was a fifth of a shard thread's CPU.
+// Log times advance slowly, so nearly every call is two compares instead of
+// a 64-bit division (the shard thread's hot path did several per event).
 class IntervalOf {
  public:
   explicit IntervalOf(int64_t width) : width_(width) {}

@@ -6,10 +6,13 @@
 // (out.buf never grows past max(chunk_bytes, max_line_bytes + 2)).
 //
 // A mapped source (ByteSource::mapping(), scan's regular files) is framed
-// the same way, chunk for chunk, without copying: the window is a range of
-// the mapping, chunks are views into it, and only a chunk too close to the
-// end of the mapping for its padding is copied into out.buf. At the end of
-// the mapping the framer goes on with read() (the file may have grown).
+// the same way without copying: the window is a range of the mapping,
+// chunks are views into it, and only a chunk too close to the end of the
+// mapping for its padding is copied into out.buf. At the end of the mapping
+// the framer goes on with read() (the file may have grown). The one
+// difference: a mapped file of at least kTailShrinkChunks chunks is cut
+// into smaller chunks towards its end (see next()), so the same bytes may
+// come in more chunks than read() would make.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +24,10 @@
 
 namespace ds {
 
-// The smallest chunk a mapped file's tail is cut into (Framer::next).
+// A mapped file of at least kTailShrinkChunks x chunk_bytes has its tail
+// framed in shrinking chunks: the target size falls to a quarter of what is
+// left, but not below kTailChunkBytes (nor above chunk_bytes). Framer::next.
+inline constexpr size_t kTailShrinkChunks = 8;
 inline constexpr size_t kTailChunkBytes = size_t{256} << 10;
 
 struct FramerOptions {

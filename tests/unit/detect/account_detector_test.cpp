@@ -331,3 +331,46 @@ TEST_CASE("AccountState stays trivially copyable apart from its id", "[detect]")
   STATIC_REQUIRE(std::is_trivially_copyable_v<Hll<6>>);
   STATIC_REQUIRE(sizeof(AccountState) == 1424);  // 32 tracked categories (account_state.hpp)
 }
+
+TEST_CASE("the window sum equals a brute-force count over random bucket jumps", "[detect]") {
+  // Ring advance (stepped slot index), the cached bucket and slot, late
+  // events, negative times and jumps of 0, < n, n and > n buckets, for two
+  // accounts whose rings sit at different buckets.
+  DetectorConfig c = small_config();
+  c.harvest.min_hits = 1000000;  // counting only: nothing may alert
+  c.harvest.long_min_hits = 1000000;
+  c.extraction.min_hits = 1000000;
+  const int64_t bucket_ms = c.bucket_seconds * 1000, n = c.buckets;
+  Feed f(c);
+  struct Seen {
+    std::vector<int64_t> buckets;  // of the events added to the window
+    int64_t newest = INT64_MIN;
+  };
+  Seen seen[2];
+  const std::string names[2] = {"w0", "w1"};
+  uint32_t rng = 3;
+  auto next_rand = [&rng] { return rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff; };
+  int64_t t[2] = {-7 * bucket_ms - 1, 5 * bucket_ms};
+  for (int i = 0; i < 4000; ++i) {
+    const int k = static_cast<int>(next_rand() % 2);
+    switch (next_rand() % 10) {
+      case 0: t[k] += static_cast<int64_t>(next_rand() % (3 * n)) * bucket_ms; break;  // a jump, often past the window
+      case 1: t[k] += n * bucket_ms; break;                                             // exactly the window
+      case 2: t[k] -= static_cast<int64_t>(next_rand() % (2 * n)) * bucket_ms; break;   // back: inside or late
+      default: t[k] += static_cast<int64_t>(next_rand() % (bucket_ms / 2)); break;
+    }
+    f.add(names[k], t[k], 0u, 100);
+    const int64_t b = floor_div(t[k], bucket_ms);
+    Seen& s = seen[k];
+    s.newest = std::max(s.newest, b);
+    if (b > s.newest - n) s.buckets.push_back(b);
+    uint32_t want = 0;
+    for (int64_t x : s.buckets) want += x > s.newest - n;
+    const AccountState* a = const_cast<AccountTable&>(f.det.table()).find(hash_str(names[k]));
+    REQUIRE(a != nullptr);
+    INFO("event " << i << " time " << t[k] << " bucket " << b << " newest " << s.newest);
+    REQUIRE(a->window.requests == want);
+    REQUIRE(a->newest_bucket == s.newest);
+  }
+  REQUIRE(f.alerts.empty());
+}

@@ -578,6 +578,64 @@ TEST_CASE("framer: a mapped file gives the same chunks as read(2)", "[framer][mm
   CHECK(runs > 500);
 }
 
+TEST_CASE("framer: a large mapped file's tail comes in shrinking chunks, every line intact", "[framer][mmap]") {
+  // 8 chunk_bytes or more: the tail is cut into chunks of a quarter of what
+  // is left (not below kTailChunkBytes). Lines longer than those chunks but
+  // within the limit, and over-long lines, sit in the shrinking region and
+  // at the very end.
+  const size_t chunk = size_t{2} << 20, max_line = size_t{1} << 20;
+  uint32_t rng = 7;
+  auto next_rand = [&rng] { return rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff; };
+  std::string input;
+  const size_t target = ds::kTailShrinkChunks * chunk + chunk / 3;
+  // Ordinary lines; in the last 3 chunk_bytes (where the chunks shrink) a
+  // long line every half chunk_bytes, within the limit and over it by turns.
+  size_t next_long = target - 3 * chunk;
+  while (input.size() < target) {
+    size_t len = 50 + next_rand() % 3000;
+    if (input.size() >= next_long) {
+      len = (next_long / chunk) % 2 ? ds::kTailChunkBytes + 1000 + next_rand() : max_line + 10 + next_rand();
+      next_long += chunk / 2;
+    }
+    input.append(len, static_cast<char>('a' + next_rand() % 26));
+    input += '\n';
+  }
+  input.append(ds::kTailChunkBytes + 5, 'z');  // a final line without '\n', longer than the smallest chunk
+  input += '\n';
+  input.append(max_line + 3, 'q');  // and an over-long one after it, at the very end
+  ds::FramerOptions opt{chunk, max_line};
+  TempFile f(input);
+  auto mapped = open_path(f.path, false);
+  REQUIRE(mapped->mapping());
+  REQUIRE(check_framing(input, *mapped, opt) == "");  // lines, offsets and skipped counts as the reference
+
+  auto again = open_path(f.path, false);
+  std::string problem;
+  const std::vector<ds::Chunk> chunks = frame_all(*again, opt, &problem);
+  REQUIRE(problem.empty());
+  // The tail shrinks: several chunks before the last are well under chunk_bytes.
+  size_t small = 0;
+  for (size_t i = 0; i + 1 < chunks.size(); ++i)
+    if (chunks[i].size() < chunk / 2) ++small;
+  CHECK(small >= 3);
+  // read(2) frames the same file into fewer chunks of the same bytes.
+  auto plain = open_path(f.path, true);
+  const std::vector<ds::Chunk> plain_chunks = frame_all(*plain, opt, &problem);
+  REQUIRE(problem.empty());
+  CHECK(plain_chunks.size() < chunks.size());
+  std::string joined, plain_joined;
+  uint64_t skipped = 0, plain_skipped = 0;
+  for (const auto& c : chunks) joined += chunk_text(c), skipped += c.skipped_long_lines;
+  for (const auto& c : plain_chunks) plain_joined += chunk_text(c), plain_skipped += c.skipped_long_lines;
+  CHECK(joined == plain_joined);
+  CHECK(skipped == plain_skipped);
+  CHECK(skipped > 0);
+
+  // Below kTailShrinkChunks chunks a mapped file keeps whole chunks.
+  std::string small_input = input.substr(0, input.find('\n', (ds::kTailShrinkChunks - 1) * chunk) + 1);
+  REQUIRE(compare_mapped(small_input, opt) == "");
+}
+
 TEST_CASE("framer: a mapped file that grows while framed is read to its new end", "[framer][mmap]") {
   std::string first, more;
   for (int i = 0; i < 3000; ++i) first += "{\"line\":" + std::to_string(i) + "}\n";
