@@ -15,7 +15,6 @@ class FastMod {
     const uint64_t low = magic_ * a;
     return static_cast<uint32_t>((static_cast<u128>(low) * d_) >> 64);
   }
-  uint32_t divisor() const { return d_; }
 
  private:
   uint64_t d_;

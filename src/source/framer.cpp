@@ -68,12 +68,9 @@ bool Framer::next(Chunk& out) {
   if (done_ || failed_) return false;
   out.clear_view();
   size_t chunk = opt_.chunk_bytes;
-  // The tail of a large mapped file (at least kTailShrinkChunks chunks) is
-  // cut into shrinking chunks, a quarter of what is left but not below
-  // kTailChunkBytes, so that -j N's workers run out of a large input
-  // together instead of one parsing a whole last chunk while the others
-  // wait. (Every such file's tail, not only the last input's: a few more
-  // chunks per file. Small files keep whole chunks.)
+  // A large mapped file's tail in shrinking chunks (framer.hpp), so that
+  // -j N's workers run out of it together instead of one parsing a whole
+  // last chunk while the others wait.
   if (map_ && map_->size() > win_ && map_->size() / kTailShrinkChunks >= chunk)
     chunk = std::min(chunk, std::max(kTailChunkBytes, (map_->size() - win_) / 4));
   const size_t max_line = opt_.max_line_bytes;
