@@ -82,7 +82,7 @@ Result<void> cut_partial_last_line(int fd, const struct stat& st, const std::str
 }  // namespace
 
 Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& path, bool append) {
-  if (path == "-") return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(stdout, false, path));
+  if (path == "-") return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(STDOUT_FILENO, false, false, 0, path));
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
   if (fd < 0) return make_error(path + ": cannot open alerts file: " + std::strerror(errno));
   struct stat st {};
@@ -91,7 +91,8 @@ Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& 
     ::close(fd);
     return make_error(path + ": cannot stat alerts file: " + std::strerror(e));
   }
-  if (append && S_ISREG(st.st_mode)) {
+  const bool regular = S_ISREG(st.st_mode);
+  if (append && regular) {
     // One writer per alerts file: a second one could cut the first one's
     // batch in the middle, and their lines could interleave.
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -106,61 +107,106 @@ Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& 
       return cut.error();
     }
   }
-  std::FILE* f = ::fdopen(fd, append ? "ab" : "wb");
-  if (!f) {
+  off_t size = 0;
+  if (regular && (size = ::lseek(fd, 0, SEEK_END)) < 0) {
     const int e = errno;
     ::close(fd);
-    return make_error(path + ": cannot open alerts file: " + std::strerror(e));
+    return make_error(path + ": cannot seek alerts file: " + std::strerror(e));
   }
-  // Room for a batch's alert lines, written by one write(2) at end_batch().
-  std::setvbuf(f, nullptr, _IOFBF, 1 << 16);
-  return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(f, true, path));
+  return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(fd, true, regular, size, path));
 }
 
 JsonlAlertSink::~JsonlAlertSink() {
-  if (owned_ && f_) std::fclose(f_);
+  drain();
+  if (owned_) ::close(fd_);
+}
+
+void JsonlAlertSink::lose(int err) {
+  if (lost_ == 0) lost_ = err != 0 ? err : EIO;
+  pending_.clear();
+  pending_.shrink_to_fit();
 }
 
 void JsonlAlertSink::write(const Alert& alert) {
+  if (lost_ != 0) return;
   line_.clear();  // keeps its capacity: no allocation per alert once warm
   alert_to_json_append(line_, alert);
   line_.push_back('\n');
-  // Alerts are rare next to lines: flushing each one (or each batch's, see
+  if (pending_.size() + line_.size() > kMaxPending) {
+    drain();  // a batch this large is written in parts
+    if (pending_.size() + line_.size() > kMaxPending) return lose(error_ != 0 ? error_ : ENOBUFS);
+  }
+  pending_ += line_;
+  // Alerts are rare next to lines: writing each one (or each batch's, see
   // begin_batch) costs little and lets a reader of a pipe or a tailed file
   // see it at once.
-  if (std::fwrite(line_.data(), 1, line_.size(), f_) != line_.size()) fail();
-  if (!in_batch_ && std::fflush(f_) != 0) fail();
+  if (!in_batch_) drain();
 }
 
 void JsonlAlertSink::end_batch() {
   in_batch_ = false;
-  if (std::fflush(f_) != 0) fail();
+  drain();
+}
+
+void JsonlAlertSink::drain() {
+  if (lost_ != 0 || (pending_.empty() && error_ == 0)) return;
+  if (error_ != 0) {
+    if (!recoverable_) return lose(error_);
+    // Cut off what the failed write left (part of a line) and write again.
+    if (::ftruncate(fd_, whole_) != 0 || ::lseek(fd_, whole_, SEEK_SET) != whole_) return;
+  }
+  if (!owned_) std::fflush(stdout);  // whatever else went to stdout through stdio comes first
+  size_t done = 0;
+  while (done < pending_.size()) {
+    const ssize_t w = ::write(fd_, pending_.data() + done, pending_.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      error_ = w < 0 ? errno : EIO;
+      if (!recoverable_) lose(error_);
+      return;  // pending_ stays whole: the next attempt cuts the file back to whole_ first
+    }
+    done += static_cast<size_t>(w);
+  }
+  whole_ += static_cast<off_t>(pending_.size());
+  pending_.clear();
+  error_ = 0;
 }
 
 Result<void> JsonlAlertSink::flush() {
-  if (std::fflush(f_) != 0) fail();
-  if (error_ != 0) return make_error(path_ + ": writing alerts failed: " + std::strerror(error_));
+  drain();
+  if (lost_ != 0) return make_error(path_ + ": writing alerts failed: " + std::strerror(lost_));
+  if (error_ != 0)
+    return make_error(path_ + ": writing alerts failed: " + std::strerror(error_) + " (" +
+                      std::to_string(pending_.size()) + " bytes of alerts held; written when it works again)");
   return {};
 }
 
 Result<void> JsonlAlertSink::sync() {
   if (auto f = flush(); !f) return f;
   // EINVAL/EROFS: a pipe, a terminal or a file system without sync.
-  // A failed fdatasync is kept like a failed write: Linux reports a
-  // writeback error once, and the next call would pass over lost data.
-  if (owned_ && ::fdatasync(::fileno(f_)) != 0 && errno != EINVAL && errno != EROFS) {
-    fail();
-    return make_error(path_ + ": fdatasync: " + std::strerror(errno));
+  // A failed fdatasync is kept: Linux reports a writeback error once, and
+  // the next call would pass over lost data.
+  if (owned_ && ::fdatasync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
+    const int e = errno;
+    lose(e);
+    return make_error(path_ + ": fdatasync: " + std::strerror(e));
   }
   return {};
 }
 
 bool JsonlAlertSink::sync_for_checkpoint() {
   auto r = sync();
-  if (r) return true;
+  if (r) {
+    if (sync_failures_ != 0) {
+      std::fprintf(stderr, "distillscan: %s: alerts written again; checkpoints resume\n", path_.c_str());
+      sync_failures_ = 0;
+    }
+    return true;
+  }
   if (sync_failures_++ % 100 == 0)
-    std::fprintf(stderr, "distillscan: %s; no checkpoint is taken until a restart (which replays from the last one)\n",
-                 r.error().message.c_str());
+    std::fprintf(stderr, "distillscan: %s; %s\n", r.error().message.c_str(),
+                 lost_ != 0 ? "no checkpoint is taken until a restart (which replays from the last one)"
+                            : "no checkpoint is taken until then");
   return false;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <cerrno>
 #include <cstdio>
+#include <sys/types.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +32,20 @@ class AlertSink {
 // content (long-running modes); scan truncates. In append mode a regular file
 // is locked (flock: one writer per alerts file), and a partial last line left
 // by a kill -9 is moved to PATH.partial and cut off (alert_sink.cpp).
+//
+// A failed write to a file it opened (ENOSPC, EDQUOT, EFBIG, EIO) loses
+// nothing: the sink knows how much of the file is whole alert lines, keeps
+// the unwritten lines in memory (up to kMaxPending bytes), and on every later
+// write, flush and sync cuts the file back to its last whole line and writes
+// them again, so once the disk has room the file is as if nothing had failed.
+// Until then flush() and sync() report the error (tail and consume take no
+// checkpoint). Kept until a restart, which replays from the last checkpoint:
+// more than kMaxPending bytes held, a failed fdatasync (Linux reports a
+// writeback error once; data it dropped cannot be told from data on disk),
+// or any error on stdout, a pipe or another file that cannot be cut back.
 class JsonlAlertSink final : public AlertSink {
  public:
+  static constexpr size_t kMaxPending = size_t{64} << 20;
   static Result<std::unique_ptr<JsonlAlertSink>> open(const std::string& path, bool append);
   ~JsonlAlertSink() override;
   void write(const Alert& alert) override;
@@ -41,25 +54,29 @@ class JsonlAlertSink final : public AlertSink {
   // so that no line the checkpoint counts as done can lose its alert.
   Result<void> sync();
   // sync() before a checkpoint: true when it may go ahead. A failure is
-  // reported on stderr the first time and every 100th (a kept write error
-  // fails every later one).
+  // reported on stderr the first time and every 100th.
   bool sync_for_checkpoint();
   void begin_batch() override { in_batch_ = true; }
   void end_batch() override;
+  // Bytes of alert lines waiting to be written (a batch's, or all since a failed write).
+  size_t pending_bytes() const { return pending_.size(); }
 
  private:
-  JsonlAlertSink(std::FILE* f, bool owned, std::string path) : f_(f), owned_(owned), path_(std::move(path)) {}
-  std::FILE* f_;
+  JsonlAlertSink(int fd, bool owned, bool recoverable, off_t size, std::string path)
+      : fd_(fd), owned_(owned), recoverable_(recoverable), whole_(size), path_(std::move(path)) {}
+  // Writes pending_ (after cutting the file back to whole_ if a write failed).
+  void drain();
+  void lose(int err);  // kept until a restart
+  int fd_;
   bool owned_;
+  bool recoverable_;  // a regular file this sink opened: can be cut back and written again
+  off_t whole_;       // the file's size up to the end of the last alert line written whole
   std::string path_;
   std::string line_;
-  // The first write error (errno), kept: a stream that lost an alert stays
-  // failed, and every later flush() reports it.
-  int error_ = 0;
+  std::string pending_;
+  int error_ = 0;  // the failed write not yet recovered from (errno)
+  int lost_ = 0;   // errno of a loss kept until a restart
   uint64_t sync_failures_ = 0;
-  void fail() {
-    if (error_ == 0) error_ = errno != 0 ? errno : EIO;
-  }
   bool in_batch_ = false;
 };
 

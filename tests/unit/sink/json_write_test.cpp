@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <csignal>
 #include <random>
+#include <sys/resource.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -120,12 +122,29 @@ TEST_CASE("format_time_utc", "[sink][json]") {
   CHECK(alert_to_json(a).find("\"time\":\"2026-11-27T10:15:29Z\"") != std::string::npos);
 }
 
+namespace {
+
+// An empty file under /tmp, removed (with its .partial) at the end of the test.
+struct TempFile {
+  std::string path;
+  TempFile() {
+    char tmpl[] = "/tmp/ds-jsonl-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    close(fd);
+    path = tmpl;
+  }
+  ~TempFile() {
+    std::remove(path.c_str());
+    std::remove((path + ".partial").c_str());
+  }
+};
+
+}  // namespace
+
 TEST_CASE("JsonlAlertSink flushes each alert, or once per batch", "[sink][json]") {
-  char tmpl[] = "/tmp/ds-jsonl-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  REQUIRE(fd >= 0);
-  close(fd);
-  const std::string path = tmpl;
+  const TempFile tmp;
+  const std::string& path = tmp.path;
   auto size = [&] {
     struct stat st {};
     REQUIRE(stat(path.c_str(), &st) == 0);
@@ -150,15 +169,11 @@ TEST_CASE("JsonlAlertSink flushes each alert, or once per batch", "[sink][json]"
     CHECK(size() == 4 * line);
     CHECK((*sink)->flush());
   }
-  std::remove(path.c_str());
 }
 
 TEST_CASE("JsonlAlertSink in append mode cuts a partial last line left by an unclean stop", "[sink][json]") {
-  char tmpl[] = "/tmp/ds-jsonl-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  REQUIRE(fd >= 0);
-  close(fd);
-  const std::string path = tmpl;
+  const TempFile tmp;
+  const std::string& path = tmp.path;
   auto put = [&](const std::string& content) {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     REQUIRE(f);
@@ -265,7 +280,6 @@ TEST_CASE("JsonlAlertSink in append mode cuts a partial last line left by an unc
     REQUIRE((*sink)->flush());
     CHECK(get() == line);
   }
-  std::remove(path.c_str());
 }
 
 TEST_CASE("JsonlAlertSink keeps the first write error: every later flush and sync fails", "[sink][json]") {
@@ -362,5 +376,125 @@ TEST_CASE("alert_to_json matches the reference line", "[sink][json]") {
     const std::string before = reused;
     alert_to_json_append(reused, a);
     REQUIRE(reused == before + ref);
+  }
+}
+
+namespace {
+
+// Lowers this process's file size limit (RLIMIT_FSIZE) so that writes past
+// `bytes` fail with EFBIG, as a full disk fails them with ENOSPC; SIGXFSZ is
+// ignored meanwhile. Restored when it goes out of scope or by lift().
+struct FileSizeLimit {
+  rlimit old{};
+  void (*old_handler)(int) = nullptr;
+  bool set = false;
+  explicit FileSizeLimit(rlim_t bytes) {
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim = old;
+    lim.rlim_cur = bytes;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    set = true;
+  }
+  void lift() {
+    if (!set) return;
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    set = false;
+  }
+  ~FileSizeLimit() { lift(); }
+};
+
+std::string read_all(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  REQUIRE(f);
+  std::string s;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+  std::fclose(f);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("JsonlAlertSink loses no alert to a failed write: written again once the file can grow", "[sink][json]") {
+  const TempFile tmp;
+  const std::string& path = tmp.path;
+  auto alert = [](int i) {
+    Alert a;
+    a.id = "id-" + std::to_string(i);
+    a.account = "acct-" + std::to_string(i);
+    return a;
+  };
+  std::string expected;
+  auto expect = [&](int i) { expected += alert_to_json(alert(i)) + "\n"; };
+  const bool append = GENERATE(false, true);
+  if (append) {  // an existing alert line stays
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    const std::string first = alert_to_json(alert(0)) + "\n";
+    REQUIRE(std::fwrite(first.data(), 1, first.size(), f) == first.size());
+    std::fclose(f);
+    expected = first;
+  }
+  {
+    auto sink = JsonlAlertSink::open(path, append);
+    REQUIRE(sink);
+    JsonlAlertSink& s = **sink;
+    for (int i = 1; i <= 3; ++i) s.write(alert(i)), expect(i);
+    REQUIRE(s.sync());
+    REQUIRE(read_all(path) == expected);
+
+    // The limit falls in the middle of the next line: part of it is written, then EFBIG.
+    FileSizeLimit limit(expected.size() + 10);
+    s.write(alert(4)), expect(4);
+    CHECK(read_all(path).size() == expected.size() - alert_to_json(alert(4)).size() - 1 + 10);
+    auto f = s.flush();
+    REQUIRE_FALSE(f);
+    CHECK(f.error().message.find(std::strerror(EFBIG)) != std::string::npos);
+    CHECK_FALSE(s.sync_for_checkpoint());
+    // More alerts while it fails, in a batch and alone: held in order.
+    s.begin_batch();
+    s.write(alert(5)), expect(5);
+    s.write(alert(6)), expect(6);
+    s.end_batch();
+    s.write(alert(7)), expect(7);
+    CHECK(s.pending_bytes() > 0);
+    CHECK_FALSE(s.sync());
+    CHECK(read_all(path).size() < expected.size());
+
+    limit.lift();  // room again: the next write cuts the fragment off and writes everything held
+    s.write(alert(8)), expect(8);
+    CHECK(s.pending_bytes() == 0);
+    CHECK(read_all(path) == expected);
+    CHECK(s.sync_for_checkpoint());
+    s.write(alert(9)), expect(9);
+    REQUIRE(s.flush());
+  }
+  CHECK(read_all(path) == expected);
+}
+
+TEST_CASE("JsonlAlertSink keeps a failure it cannot undo: more than kMaxPending held", "[sink][json]") {
+  const TempFile tmp;
+  const std::string& path = tmp.path;
+  Alert a;
+  a.id = "0123456789abcdef";
+  a.account = std::string(200, 'x');
+  const size_t line = alert_to_json(a).size() + 1;
+  {
+    auto sink = JsonlAlertSink::open(path, /*append=*/false);
+    REQUIRE(sink);
+    JsonlAlertSink& s = **sink;
+    s.write(a);
+    REQUIRE(s.flush());
+    {
+      FileSizeLimit limit(line);  // nothing more fits
+      for (size_t held = 0; held <= JsonlAlertSink::kMaxPending; held += line) s.write(a);
+      CHECK(s.pending_bytes() == 0);  // dropped: a restart replays them
+    }
+    s.write(a);  // room again, but alerts were lost: the failure stays
+    CHECK_FALSE(s.flush());
+    CHECK_FALSE(s.sync_for_checkpoint());
+    CHECK(read_all(path).size() == line);
   }
 }
