@@ -1,11 +1,17 @@
 // distillscan entry point: parses the command line and dispatches. Only wires.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
+
 #include "app/consume_command.hpp"
 #include "app/scan_command.hpp"
 #include "distillscan/version.hpp"
 
 int main(int argc, char** argv) {
+  // A write past the file size limit (ulimit -f, systemd LimitFSIZE=) fails
+  // with EFBIG instead of killing the process: the alerts sink holds what it
+  // could not write, like on a full disk (sink/alert_sink.hpp).
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"distillscan: find accounts that distil your models, in LLM API request logs"};
   app.set_version_flag("--version", std::string("distillscan ") + ds::kVersion);
   app.require_subcommand(1);

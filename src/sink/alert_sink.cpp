@@ -73,7 +73,8 @@ Result<void> cut_partial_last_line(int fd, const struct stat& st, const std::str
   if (::ftruncate(fd, static_cast<off_t>(keep)) != 0)
     return make_error(path + ": cannot cut a partial last line: " + std::strerror(errno));
   std::fprintf(stderr,
-               "distillscan: %s ended in a partial alert line (%zu bytes, left by an unclean stop); cut%s. "
+               "distillscan: %s ended in a partial alert line (%zu bytes, left by an unclean stop or a stop while "
+               "alerts could not be written); cut%s. "
                "tail and consume write the alert again from the input replayed since the last checkpoint\n",
                path.c_str(), size - keep, saved.c_str());
   return {};
@@ -82,7 +83,7 @@ Result<void> cut_partial_last_line(int fd, const struct stat& st, const std::str
 }  // namespace
 
 Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& path, bool append) {
-  if (path == "-") return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(STDOUT_FILENO, false, false, 0, path));
+  if (path == "-") return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(STDOUT_FILENO, false, path));
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
   if (fd < 0) return make_error(path + ": cannot open alerts file: " + std::strerror(errno));
   struct stat st {};
@@ -91,8 +92,7 @@ Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& 
     ::close(fd);
     return make_error(path + ": cannot stat alerts file: " + std::strerror(e));
   }
-  const bool regular = S_ISREG(st.st_mode);
-  if (append && regular) {
+  if (append && S_ISREG(st.st_mode)) {
     // One writer per alerts file: a second one could cut the first one's
     // batch in the middle, and their lines could interleave.
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -107,34 +107,26 @@ Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& 
       return cut.error();
     }
   }
-  off_t size = 0;
-  if (regular && (size = ::lseek(fd, 0, SEEK_END)) < 0) {
-    const int e = errno;
-    ::close(fd);
-    return make_error(path + ": cannot seek alerts file: " + std::strerror(e));
-  }
-  return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(fd, true, regular, size, path));
+  return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(fd, true, path));
 }
 
 JsonlAlertSink::~JsonlAlertSink() {
-  drain();
+  drain();  // a line still cut short here is cut off at the next start (append mode)
   if (owned_) ::close(fd_);
 }
 
-void JsonlAlertSink::lose(int err) {
-  if (lost_ == 0) lost_ = err != 0 ? err : EIO;
-  pending_.clear();
-  pending_.shrink_to_fit();
-}
-
 void JsonlAlertSink::write(const Alert& alert) {
-  if (lost_ != 0) return;
   line_.clear();  // keeps its capacity: no allocation per alert once warm
   alert_to_json_append(line_, alert);
   line_.push_back('\n');
-  if (pending_.size() + line_.size() > kMaxPending) {
+  if (pending_bytes() + line_.size() > kMaxPending) {
     drain();  // a batch this large is written in parts
-    if (pending_.size() + line_.size() > kMaxPending) return lose(error_ != 0 ? error_ : ENOBUFS);
+    if (pending_bytes() + line_.size() > kMaxPending) {
+      if (lost_.empty())
+        lost_ = "alerts dropped: more than " + std::to_string(kMaxPending >> 20) +
+                " MiB were waiting to be written (" + std::strerror(error_ != 0 ? error_ : EIO) + ")";
+      return;
+    }
   }
   pending_ += line_;
   // Alerts are rare next to lines: writing each one (or each batch's, see
@@ -149,35 +141,34 @@ void JsonlAlertSink::end_batch() {
 }
 
 void JsonlAlertSink::drain() {
-  if (lost_ != 0 || (pending_.empty() && error_ == 0)) return;
-  if (error_ != 0) {
-    if (!recoverable_) return lose(error_);
-    // Cut off what the failed write left (part of a line) and write again.
-    if (::ftruncate(fd_, whole_) != 0 || ::lseek(fd_, whole_, SEEK_SET) != whole_) return;
-  }
+  if (done_ == pending_.size()) return;
   if (!owned_) std::fflush(stdout);  // whatever else went to stdout through stdio comes first
-  size_t done = 0;
-  while (done < pending_.size()) {
-    const ssize_t w = ::write(fd_, pending_.data() + done, pending_.size() - done);
+  while (done_ < pending_.size()) {
+    const ssize_t w = ::write(fd_, pending_.data() + done_, pending_.size() - done_);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       error_ = w < 0 ? errno : EIO;
-      if (!recoverable_) lose(error_);
-      return;  // pending_ stays whole: the next attempt cuts the file back to whole_ first
+      pending_.erase(0, done_);  // what is written is out for good; the rest goes on the next call
+      done_ = 0;
+      return;
     }
-    done += static_cast<size_t>(w);
+    done_ += static_cast<size_t>(w);
   }
-  whole_ += static_cast<off_t>(pending_.size());
-  pending_.clear();
+  if (pending_.capacity() > (size_t{1} << 20)) {
+    std::string().swap(pending_);  // give back what a long failure made it hold
+  } else {
+    pending_.clear();
+  }
+  done_ = 0;
   error_ = 0;
 }
 
 Result<void> JsonlAlertSink::flush() {
   drain();
-  if (lost_ != 0) return make_error(path_ + ": writing alerts failed: " + std::strerror(lost_));
   if (error_ != 0)
     return make_error(path_ + ": writing alerts failed: " + std::strerror(error_) + " (" +
-                      std::to_string(pending_.size()) + " bytes of alerts held; written when it works again)");
+                      std::to_string(pending_bytes()) + " bytes of alerts not written yet)");
+  if (!lost_.empty()) return make_error(path_ + ": " + lost_);
   return {};
 }
 
@@ -186,10 +177,13 @@ Result<void> JsonlAlertSink::sync() {
   // EINVAL/EROFS: a pipe, a terminal or a file system without sync.
   // A failed fdatasync is kept: Linux reports a writeback error once, and
   // the next call would pass over lost data.
-  if (owned_ && ::fdatasync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
-    const int e = errno;
-    lose(e);
-    return make_error(path_ + ": fdatasync: " + std::strerror(e));
+  int r;
+  do {
+    r = owned_ ? ::fdatasync(fd_) : 0;
+  } while (r != 0 && errno == EINTR);
+  if (r != 0 && errno != EINVAL && errno != EROFS) {
+    lost_ = std::string("fdatasync: ") + std::strerror(errno);
+    return make_error(path_ + ": " + lost_);
   }
   return {};
 }
@@ -198,15 +192,15 @@ bool JsonlAlertSink::sync_for_checkpoint() {
   auto r = sync();
   if (r) {
     if (sync_failures_ != 0) {
-      std::fprintf(stderr, "distillscan: %s: alerts written again; checkpoints resume\n", path_.c_str());
+      std::fprintf(stderr, "distillscan: %s: the held alerts are written; checkpoints resume\n", path_.c_str());
       sync_failures_ = 0;
     }
     return true;
   }
   if (sync_failures_++ % 100 == 0)
     std::fprintf(stderr, "distillscan: %s; %s\n", r.error().message.c_str(),
-                 lost_ != 0 ? "no checkpoint is taken until a restart (which replays from the last one)"
-                            : "no checkpoint is taken until then");
+                 lost() ? "no checkpoint is taken until a restart (which replays from the last one)"
+                        : "no checkpoint is taken until then");
   return false;
 }
 

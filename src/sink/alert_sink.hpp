@@ -5,7 +5,6 @@
 #pragma once
 #include <cerrno>
 #include <cstdio>
-#include <sys/types.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,16 +32,17 @@ class AlertSink {
 // is locked (flock: one writer per alerts file), and a partial last line left
 // by a kill -9 is moved to PATH.partial and cut off (alert_sink.cpp).
 //
-// A failed write to a file it opened (ENOSPC, EDQUOT, EFBIG, EIO) loses
-// nothing: the sink knows how much of the file is whole alert lines, keeps
-// the unwritten lines in memory (up to kMaxPending bytes), and on every later
-// write, flush and sync cuts the file back to its last whole line and writes
-// them again, so once the disk has room the file is as if nothing had failed.
-// Until then flush() and sync() report the error (tail and consume take no
-// checkpoint). Kept until a restart, which replays from the last checkpoint:
-// more than kMaxPending bytes held, a failed fdatasync (Linux reports a
-// writeback error once; data it dropped cannot be told from data on disk),
-// or any error on stdout, a pipe or another file that cannot be cut back.
+// A failed write (ENOSPC, EDQUOT, EFBIG, EIO, EAGAIN on a non-blocking
+// stdout) loses nothing: write(2) reports an error only when it wrote
+// nothing, so what it did write is a prefix of the held lines; the rest is
+// kept in memory, in order, and every later write, end of batch, flush and
+// sync goes on from there. Nothing is cut or written twice, so the file only
+// grows, as if the write had been slow. Until everything held is out,
+// flush() and sync() report the error (tail and consume take no checkpoint).
+// Kept until a restart, which replays from the last checkpoint: alerts that
+// arrive while kMaxPending bytes are held are dropped, and a failed
+// fdatasync (Linux reports a writeback error once; data it dropped cannot be
+// told from data on disk). Alerts after that are still written.
 class JsonlAlertSink final : public AlertSink {
  public:
   static constexpr size_t kMaxPending = size_t{64} << 20;
@@ -54,28 +54,26 @@ class JsonlAlertSink final : public AlertSink {
   // so that no line the checkpoint counts as done can lose its alert.
   Result<void> sync();
   // sync() before a checkpoint: true when it may go ahead. A failure is
-  // reported on stderr the first time and every 100th.
+  // reported on stderr the first time and every 100th; the recovery once.
   bool sync_for_checkpoint();
   void begin_batch() override { in_batch_ = true; }
   void end_batch() override;
-  // Bytes of alert lines waiting to be written (a batch's, or all since a failed write).
-  size_t pending_bytes() const { return pending_.size(); }
+  // Bytes of alert lines not yet written (a batch's, or all since a failed write).
+  size_t pending_bytes() const { return pending_.size() - done_; }
+  // A loss kept until a restart (see above).
+  bool lost() const { return !lost_.empty(); }
 
  private:
-  JsonlAlertSink(int fd, bool owned, bool recoverable, off_t size, std::string path)
-      : fd_(fd), owned_(owned), recoverable_(recoverable), whole_(size), path_(std::move(path)) {}
-  // Writes pending_ (after cutting the file back to whole_ if a write failed).
-  void drain();
-  void lose(int err);  // kept until a restart
+  JsonlAlertSink(int fd, bool owned, std::string path) : fd_(fd), owned_(owned), path_(std::move(path)) {}
+  void drain();  // writes what is pending, as far as it goes
   int fd_;
   bool owned_;
-  bool recoverable_;  // a regular file this sink opened: can be cut back and written again
-  off_t whole_;       // the file's size up to the end of the last alert line written whole
   std::string path_;
   std::string line_;
-  std::string pending_;
-  int error_ = 0;  // the failed write not yet recovered from (errno)
-  int lost_ = 0;   // errno of a loss kept until a restart
+  std::string pending_;  // alert lines not yet written whole; the first done_ bytes are out
+  size_t done_ = 0;
+  int error_ = 0;      // errno of the failed write not yet made good
+  std::string lost_;   // why alerts were lost (kept until a restart); empty: none
   uint64_t sync_failures_ = 0;
   bool in_batch_ = false;
 };

@@ -44,7 +44,7 @@ echo "run 1 (alerts to /dev/full): $records1 records; at the first skipped check
 (( records1 == want_records )) || { echo "FAIL: run 1 processed $records1 records, want $want_records"; exit 1; }
 (( commits1 == commits0 && ckpts1 == ckpts0 )) ||
   { echo "FAIL: run 1 committed offsets or wrote checkpoints past lost alerts"; exit 1; }
-grep -q "no checkpoint is taken until a restart" "$work/a.err" ||
+grep -q "no checkpoint is taken until" "$work/a.err" ||
   { echo "FAIL: the skipped checkpoint was not logged"; tail -n 5 "$work/a.err"; exit 1; }
 (( rc != 0 )) || { echo "FAIL: run 1 exited 0 although its alerts were lost"; exit 1; }
 

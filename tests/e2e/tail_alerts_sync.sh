@@ -33,5 +33,5 @@ fails=$(jq .tail.checkpoint_failures "$work/tail.stats")
 (( fails >= 1 )) || { echo "FAIL: no checkpoint failure counted although the alerts could not be written"; exit 1; }
 [[ ! -e $work/state/checkpoint ]] ||
   { echo "FAIL: a checkpoint was written although its lines' alerts were lost (flush to /dev/full failed)"; exit 1; }
-grep -q "no checkpoint is taken until a restart" "$work/tail.err" || { echo "FAIL: the skipped checkpoint was not logged"; cat "$work/tail.err"; exit 1; }
+grep -q "no checkpoint is taken until" "$work/tail.err" || { echo "FAIL: the skipped checkpoint was not logged"; cat "$work/tail.err"; exit 1; }
 echo "ok: alerts flush failing -> $fails checkpoint(s) skipped and counted, none written (tail exit $rc)"

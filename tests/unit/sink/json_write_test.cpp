@@ -383,18 +383,22 @@ namespace {
 
 // Lowers this process's file size limit (RLIMIT_FSIZE) so that writes past
 // `bytes` fail with EFBIG, as a full disk fails them with ENOSPC; SIGXFSZ is
-// ignored meanwhile. Restored when it goes out of scope or by lift().
+// ignored meanwhile (distillscan's main() ignores it for good). Restored when
+// it goes out of scope or by lift(). Process-wide: keep Catch2 assertions
+// that could fail out of the limited stretch where a report might go to a
+// regular file; a pipe (ctest) is not limited.
 struct FileSizeLimit {
   rlimit old{};
-  void (*old_handler)(int) = nullptr;
+  void (*old_handler)(int) = SIG_DFL;
   bool set = false;
   explicit FileSizeLimit(rlim_t bytes) {
     REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
-    old_handler = std::signal(SIGXFSZ, SIG_IGN);
     rlimit lim = old;
     lim.rlim_cur = bytes;
-    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
-    set = true;
+    old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    set = setrlimit(RLIMIT_FSIZE, &lim) == 0;
+    if (!set) std::signal(SIGXFSZ, old_handler);
+    REQUIRE(set);
   }
   void lift() {
     if (!set) return;
@@ -415,86 +419,108 @@ std::string read_all(const std::string& path) {
   return s;
 }
 
+Alert numbered_alert(int i) {
+  Alert a;
+  a.id = "id-" + std::to_string(i);
+  a.account = "acct-" + std::to_string(i);
+  return a;
+}
+
 }  // namespace
 
-TEST_CASE("JsonlAlertSink loses no alert to a failed write: written again once the file can grow", "[sink][json]") {
+TEST_CASE("JsonlAlertSink loses no alert to a failed write: the rest follows once the file can grow", "[sink][json]") {
   const TempFile tmp;
   const std::string& path = tmp.path;
-  auto alert = [](int i) {
-    Alert a;
-    a.id = "id-" + std::to_string(i);
-    a.account = "acct-" + std::to_string(i);
-    return a;
-  };
   std::string expected;
-  auto expect = [&](int i) { expected += alert_to_json(alert(i)) + "\n"; };
+  auto expect = [&](int i) { expected += alert_to_json(numbered_alert(i)) + "\n"; };
   const bool append = GENERATE(false, true);
   if (append) {  // an existing alert line stays
     std::FILE* f = std::fopen(path.c_str(), "wb");
     REQUIRE(f);
-    const std::string first = alert_to_json(alert(0)) + "\n";
+    const std::string first = alert_to_json(numbered_alert(0)) + "\n";
     REQUIRE(std::fwrite(first.data(), 1, first.size(), f) == first.size());
     std::fclose(f);
     expected = first;
   }
+  auto sink = JsonlAlertSink::open(path, append);
+  REQUIRE(sink);
+  JsonlAlertSink& s = **sink;
+  for (int i = 1; i <= 3; ++i) s.write(numbered_alert(i)), expect(i);
+  REQUIRE(s.sync());
+  REQUIRE(read_all(path) == expected);
+  const size_t line = alert_to_json(numbered_alert(4)).size() + 1;
+
+  // Where the limit falls: inside the next line, or after one whole line of a batch.
+  const bool mid_line = GENERATE(true, false);
+  const size_t room = mid_line ? 10 : line + 7;
+  std::vector<size_t> sizes;  // the file's size after each step while writes fail
+  bool flush_failed = false, checkpoint_refused = false;
+  std::string flush_error;
   {
-    auto sink = JsonlAlertSink::open(path, append);
-    REQUIRE(sink);
-    JsonlAlertSink& s = **sink;
-    for (int i = 1; i <= 3; ++i) s.write(alert(i)), expect(i);
-    REQUIRE(s.sync());
-    REQUIRE(read_all(path) == expected);
-
-    // The limit falls in the middle of the next line: part of it is written, then EFBIG.
-    FileSizeLimit limit(expected.size() + 10);
-    s.write(alert(4)), expect(4);
-    CHECK(read_all(path).size() == expected.size() - alert_to_json(alert(4)).size() - 1 + 10);
-    auto f = s.flush();
-    REQUIRE_FALSE(f);
-    CHECK(f.error().message.find(std::strerror(EFBIG)) != std::string::npos);
-    CHECK_FALSE(s.sync_for_checkpoint());
-    // More alerts while it fails, in a batch and alone: held in order.
+    FileSizeLimit limit(expected.size() + room);
     s.begin_batch();
-    s.write(alert(5)), expect(5);
-    s.write(alert(6)), expect(6);
+    for (int i = 4; i <= 6; ++i) s.write(numbered_alert(i)), expect(i);
     s.end_batch();
-    s.write(alert(7)), expect(7);
+    sizes.push_back(read_all(path).size());
+    auto f = s.flush();
+    flush_failed = !f;
+    if (!f) flush_error = f.error().message;
+    checkpoint_refused = !s.sync_for_checkpoint();
+    s.write(numbered_alert(7)), expect(7);  // alone, while it fails: held in order
+    sizes.push_back(read_all(path).size());
     CHECK(s.pending_bytes() > 0);
-    CHECK_FALSE(s.sync());
-    CHECK(read_all(path).size() < expected.size());
-
-    limit.lift();  // room again: the next write cuts the fragment off and writes everything held
-    s.write(alert(8)), expect(8);
-    CHECK(s.pending_bytes() == 0);
-    CHECK(read_all(path) == expected);
-    CHECK(s.sync_for_checkpoint());
-    s.write(alert(9)), expect(9);
-    REQUIRE(s.flush());
   }
+  CHECK(flush_failed);
+  CHECK(flush_error.find(std::strerror(EFBIG)) != std::string::npos);
+  CHECK(checkpoint_refused);
+  CHECK_FALSE(s.lost());
+  // Written as far as the limit, never cut back: the file only grows.
+  CHECK(sizes.front() == expected.size() - 4 * line + room);
+  CHECK(sizes.back() == sizes.front());
+  CHECK(expected.compare(0, sizes.front(), read_all(path)) == 0);
+
+  // Room again: a flush writes the rest of the cut line and everything held.
+  REQUIRE(s.flush());
+  CHECK(s.pending_bytes() == 0);
+  CHECK(read_all(path) == expected);
+  CHECK(s.sync_for_checkpoint());
+  s.write(numbered_alert(8)), expect(8);
+  REQUIRE(s.flush());
+  sink->reset();
   CHECK(read_all(path) == expected);
 }
 
-TEST_CASE("JsonlAlertSink keeps a failure it cannot undo: more than kMaxPending held", "[sink][json]") {
+TEST_CASE("JsonlAlertSink keeps a loss until a restart when more than kMaxPending is held, and writes later alerts",
+          "[sink][json]") {
   const TempFile tmp;
   const std::string& path = tmp.path;
   Alert a;
   a.id = "0123456789abcdef";
   a.account = std::string(200, 'x');
   const size_t line = alert_to_json(a).size() + 1;
+  auto sink = JsonlAlertSink::open(path, /*append=*/false);
+  REQUIRE(sink);
+  JsonlAlertSink& s = **sink;
+  s.write(a);
+  REQUIRE(s.flush());
+  size_t sent = 0;
+  bool lost_while_full = false;
   {
-    auto sink = JsonlAlertSink::open(path, /*append=*/false);
-    REQUIRE(sink);
-    JsonlAlertSink& s = **sink;
-    s.write(a);
-    REQUIRE(s.flush());
-    {
-      FileSizeLimit limit(line);  // nothing more fits
-      for (size_t held = 0; held <= JsonlAlertSink::kMaxPending; held += line) s.write(a);
-      CHECK(s.pending_bytes() == 0);  // dropped: a restart replays them
-    }
-    s.write(a);  // room again, but alerts were lost: the failure stays
-    CHECK_FALSE(s.flush());
-    CHECK_FALSE(s.sync_for_checkpoint());
-    CHECK(read_all(path).size() == line);
+    FileSizeLimit limit(line);  // nothing more fits
+    for (; sent * line <= JsonlAlertSink::kMaxPending; ++sent) s.write(a);
+    lost_while_full = s.lost();
   }
+  CHECK(lost_while_full);
+  const size_t held = s.pending_bytes() / line;
+  CHECK(held == JsonlAlertSink::kMaxPending / line);  // the ones past the cap were dropped
+  CHECK(held < sent);
+  s.write(a);  // room again: what was held goes out, and later alerts too
+  CHECK(s.pending_bytes() == 0);
+  auto f = s.flush();
+  REQUIRE_FALSE(f);  // but the dropped ones are lost: no checkpoint until a restart
+  CHECK(f.error().message.find("alerts dropped") != std::string::npos);
+  CHECK_FALSE(s.sync_for_checkpoint());
+  const std::string content = read_all(path);
+  CHECK(content.size() == (1 + held + 1) * line);
+  CHECK(content.back() == '\n');
 }
