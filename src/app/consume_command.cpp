@@ -214,7 +214,7 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   });
 
   bool final_ok = true;
-  hooks.on_alerts_written = [primary, &source] { source.after_alerts(static_cast<bool>(primary->flush())); };
+  hooks.on_alerts_written = [primary, &source] { source.after_alerts(primary->flush_state()); };
   hooks.on_batch = [&source](const EventBatch& b) { source.on_batch(b); };
   // Alerts a source writes itself (the cross-instance cluster stage): to every
   // sink, counted in the metrics like the pipeline's own.
@@ -233,8 +233,8 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   };
   CountingSink unfiltered(*obs->sinks, obs->metrics.get());
   hooks.on_tick = [&source, &unfiltered, primary](const Progress&) {
-    source.on_tick(unfiltered, [primary] { return static_cast<bool>(primary->flush()); });
-    source.after_alerts(static_cast<bool>(primary->flush()));
+    source.on_tick(unfiltered, [primary] { return primary->flush_state(); });
+    source.after_alerts(primary->flush_state());
   };
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
     // A checkpoint (and the Kafka offsets) would count records whose alerts
@@ -394,7 +394,7 @@ class KafkaLive final : public LiveSource {
       t.xc_duplicates_suppressed = x.duplicates_suppressed;
     }
   }
-  void on_tick(AlertSink& sink, const std::function<bool()>& flush_alerts) override {
+  void on_tick(AlertSink& sink, const std::function<AlertsOut()>& flush_alerts) override {
     if (!exchange_) return;
     take_handovers(next_seq_);
     exchange_->poll(sink, flush_alerts);
@@ -445,8 +445,8 @@ class KafkaLive final : public LiveSource {
     filter_ = std::make_unique<ReplayFilterSink>(*once_, ledger_);
     return *filter_;
   }
-  void after_alerts(bool flushed) override {
-    if (exchange_) exchange_->flush_ids(flushed);
+  void after_alerts(AlertsOut out) override {
+    if (exchange_) exchange_->flush_ids(out);
   }
   void stop(ScanPipeline& p) override { p.request_stop(); }
   void finish() override { src_->close(); }

@@ -35,11 +35,11 @@ class LiveSource {
   virtual void probe(TailStatus&) {}
   // Collector thread: every batch before its alerts (LiveHooks::on_batch), and about every 200 ms.
   virtual void on_batch(const EventBatch&) {}
-  // `flush_alerts` flushes the alerts file and says whether that worked.
-  virtual void on_tick(AlertSink& /*unfiltered sink*/, const std::function<bool()>& /*flush_alerts*/) {}
+  // `flush_alerts` flushes the alerts file and says how that went.
+  virtual void on_tick(AlertSink& /*unfiltered sink*/, const std::function<AlertsOut()>& /*flush_alerts*/) {}
   // Collector thread, after a batch's (or on_tick's) alerts were written and
-  // the alerts file flushed; flushed=false: that flush failed.
-  virtual void after_alerts(bool /*flushed*/) {}
+  // the alerts file flushed (`out`: how that went).
+  virtual void after_alerts(AlertsOut /*out*/) {}
   // Members of the mode's --stats object (without braces).
   virtual std::string stats_json() = 0;
 };

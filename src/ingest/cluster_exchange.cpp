@@ -179,7 +179,7 @@ struct ClusterExchange::Impl {
   uint64_t delivery_errors = 0;
   std::unordered_set<uint64_t> written;     // alert ids (hashed) written by any instance
   std::deque<uint64_t> written_order;        // FIFO for the cap
-  std::vector<uint64_t> unsent_ids;          // ids of alerts written since the last flush_ids()
+  std::vector<uint64_t> unsent_ids;          // ids of alerts handed to the sinks, not yet sent (settle_ids)
   mutable std::mutex snap_mu;
   ClusterExchangeCounters snap;  // counters as of the last poll(), for other threads
 
@@ -241,7 +241,7 @@ struct ClusterExchange::Impl {
     ++ctr.duplicates_suppressed;
     return true;
   }
-  // The id is sent (and taken for written here too) by flush_ids(), once the
+  // The id is sent (and taken for written here too) by settle_ids(), once the
   // alert is out: an id that reached the topic before its alert reached the
   // alerts file would suppress the alert everywhere if the write then failed.
   void noted(const Alert& a) { unsent_ids.push_back(id_of(a)); }
@@ -281,16 +281,23 @@ struct ClusterExchange::Impl {
   // Writes the pending alerts whose target has been read; then, if any was
   // written and `alerts_out` is given, sends their ids once it reports the
   // alerts file flushed (drops them if not).
-  void write_ready(AlertSink& sink, const std::function<bool()>& alerts_out) {
+  void write_ready(AlertSink& sink, const std::function<AlertsOut()>& alerts_out) {
     const size_t unsent_before = unsent_ids.size();
     write_ready(sink);
     if (!alerts_out || unsent_ids.size() == unsent_before) return;
-    if (alerts_out()) {
+    if (settle_ids(alerts_out())) rd_kafka_poll(prod, 0);
+  }
+  // Sends the unsent ids if their alerts are written; keeps them while held
+  // (up to kMaxHeldIds: already() looks through them); else drops them.
+  // True when some were sent.
+  bool settle_ids(AlertsOut state) {
+    if (unsent_ids.empty()) return false;
+    if (state == AlertsOut::written) {
       send_ids();
-      rd_kafka_poll(prod, 0);
-    } else {
-      unsent_ids.clear();
+      return true;
     }
+    if (state == AlertsOut::lost || unsent_ids.size() > ClusterExchange::kMaxHeldIds) unsent_ids.clear();
+    return false;
   }
   void write_ready(AlertSink& sink) {
     while (!pending.empty() && pending.front().target <= read_pos) {
@@ -437,7 +444,7 @@ void ClusterExchange::publish(const EventBatch& b, bool records) {
   rd_kafka_poll(m.prod, 0);
 }
 
-void ClusterExchange::poll(AlertSink& sink, const std::function<bool()>& alerts_out) {
+void ClusterExchange::poll(AlertSink& sink, const std::function<AlertsOut()>& alerts_out) {
   Impl& m = *impl_;
   rd_kafka_poll(m.prod, 0);
   m.due_target = -1;  // queried afresh when an alert is due
@@ -540,15 +547,9 @@ Result<void> ClusterExchange::flush() {
 
 bool ClusterExchange::already_written(const Alert& a) { return impl_->already(a); }
 void ClusterExchange::note_written(const Alert& a) { impl_->noted(a); }
-void ClusterExchange::flush_ids(bool alerts_out) {
+void ClusterExchange::flush_ids(AlertsOut alerts_out) {
   Impl& m = *impl_;
-  if (m.unsent_ids.empty()) return;
-  if (!alerts_out) {  // not written after all: no instance may take them as written
-    m.unsent_ids.clear();
-    return;
-  }
-  m.send_ids();
-  if (rd_kafka_flush(m.prod, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) ++m.ctr.produce_errors;
+  if (m.settle_ids(alerts_out) && rd_kafka_flush(m.prod, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) ++m.ctr.produce_errors;
 }
 
 ClusterExchangeCounters ClusterExchange::snapshot() const {

@@ -121,26 +121,29 @@ class ClusterExchange {
   // an id another instance wrote before that moment is seen first (a
   // previous owner still live, an instance behind us in the topic). poll()
   // reads on for up to 2 s for that; alerts still short of it wait.
-  // `alerts_out` (optional) flushes the alerts file and says whether that
-  // worked: called after each round of writes, so that their ids go out at
-  // once (see note_written) rather than after the 2 s.
-  void poll(AlertSink& sink, const std::function<bool()>& alerts_out = {});
+  // `alerts_out` (optional) flushes the alerts file and says how that went:
+  // called after each round of writes, so that their ids go out at once (see
+  // note_written) rather than after the 2 s.
+  void poll(AlertSink& sink, const std::function<AlertsOut()>& alerts_out = {});
   // Wait for published records to be acknowledged (before offsets are committed).
   Result<void> flush();
   // Written alert ids, shared through the topic: an alert whose id any
   // instance already wrote (this one too, before a restart within the
   // rebuild window) is not written again, so a takeover after a crash does
   // not repeat what the dead instance wrote. note_written() is called right
-  // after an alert is handed to the sinks; flush_ids(true), once the alerts
-  // file is flushed (after each batch's alerts and each poll()), sends the
-  // ids noted since and waits for them to be acknowledged. flush_ids(false)
-  // (the flush failed) drops them unsent: an id in the topic whose alert was
-  // never written would suppress that alert on every instance, restarts
-  // included. Left: a crash between writing an alert and its id reaching
-  // the broker (the alert may then be written twice).
+  // after an alert is handed to the sinks; flush_ids(written), once the
+  // alerts file is flushed (after each batch's alerts and each poll()),
+  // sends the ids noted since and waits for them to be acknowledged.
+  // flush_ids(held) (a full disk: the alerts are written later) keeps them
+  // for the next call, up to kMaxHeldIds. flush_ids(lost) (an alert was
+  // dropped) drops them unsent: an id in the topic whose alert was never
+  // written would suppress that alert on every instance, restarts included.
+  // Left: a crash between writing an alert and its id reaching the broker,
+  // and ids dropped that way, whose alerts may then be written twice.
+  static constexpr size_t kMaxHeldIds = 65536;
   bool already_written(const Alert& a);  // counts a duplicate when true
   void note_written(const Alert& a);
-  void flush_ids(bool alerts_out);
+  void flush_ids(AlertsOut alerts_out);
   // Counters; counters() on the collector thread (the one calling poll()),
   // snapshot() from any thread (as of the last poll()).
   ClusterExchangeCounters counters() const;

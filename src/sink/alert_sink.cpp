@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -122,6 +123,7 @@ void JsonlAlertSink::write(const Alert& alert) {
   if (pending_bytes() + line_.size() > kMaxPending) {
     drain();  // a batch this large is written in parts
     if (pending_bytes() + line_.size() > kMaxPending) {
+      dropped_ = true;
       if (lost_.empty())
         lost_ = "alerts dropped: more than " + std::to_string(kMaxPending >> 20) +
                 " MiB were waiting to be written (" + std::strerror(error_ != 0 ? error_ : EIO) + ")";
@@ -170,6 +172,12 @@ Result<void> JsonlAlertSink::flush() {
                       std::to_string(pending_bytes()) + " bytes of alerts not written yet)");
   if (!lost_.empty()) return make_error(path_ + ": " + lost_);
   return {};
+}
+
+AlertsOut JsonlAlertSink::flush_state() {
+  drain();
+  if (std::exchange(dropped_, false)) return AlertsOut::lost;
+  return error_ != 0 ? AlertsOut::held : AlertsOut::written;
 }
 
 Result<void> JsonlAlertSink::sync() {

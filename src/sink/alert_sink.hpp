@@ -14,6 +14,11 @@
 
 namespace ds {
 
+// Where the alerts handed to a sink since the last look stand, for whoever
+// shares the ids of written alerts (ingest/cluster_exchange.hpp): all
+// written; some still held (written later, none dropped); some dropped.
+enum class AlertsOut { written, held, lost };
+
 class AlertSink {
  public:
   virtual ~AlertSink() = default;
@@ -62,6 +67,9 @@ class JsonlAlertSink final : public AlertSink {
   size_t pending_bytes() const { return pending_.size() - done_; }
   // A loss kept until a restart (see above).
   bool lost() const { return !lost_.empty(); }
+  // Writes what it can, then: `lost` if an alert was dropped since the last
+  // call, else `held` if some are not written yet, else `written`.
+  AlertsOut flush_state();
 
  private:
   JsonlAlertSink(int fd, bool owned, std::string path) : fd_(fd), owned_(owned), path_(std::move(path)) {}
@@ -74,6 +82,7 @@ class JsonlAlertSink final : public AlertSink {
   size_t done_ = 0;
   int error_ = 0;      // errno of the failed write not yet made good
   std::string lost_;   // why alerts were lost (kept until a restart); empty: none
+  bool dropped_ = false;  // an alert was dropped since the last flush_state()
   uint64_t sync_failures_ = 0;
   bool in_batch_ = false;
 };

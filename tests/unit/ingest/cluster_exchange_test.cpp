@@ -81,7 +81,7 @@ std::vector<EventBatch> hydra_batches() {
 
 // Polls until `done` or 15 s, then 1.3 s more (the stage evaluates once the topic is quiet for 1 s).
 void poll_until(ClusterExchange& x, AlertSink& sink, const std::function<bool()>& done,
-                const std::function<bool()>& alerts_out = {}) {
+                const std::function<AlertsOut()>& alerts_out = {}) {
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (!done() && std::chrono::steady_clock::now() < end) {
     x.poll(sink, alerts_out);
@@ -143,7 +143,7 @@ TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a m
   // `a` reads the topic first and writes the member alerts; their ids follow the records in the topic.
   VecSink sa, sb;
   poll_until(*a, sa, [&] { return a->counters().records_received == records;  });
-  a->flush_ids(true);
+  a->flush_ids(AlertsOut::written);
   REQUIRE(a->counters().records_received == records);
   REQUIRE(sa.alerts.size() >= 11);
   std::set<std::string> ids_a;
@@ -159,6 +159,34 @@ TEST_CASE("cluster exchange: an instance behind in the topic does not repeat a m
   CHECK(b->counters().duplicates_suppressed >= 1);
 }
 
+TEST_CASE("cluster exchange: the ids of alerts held through a full disk are published once they are written",
+          "[ingest][kafka]") {
+  TwoExchanges two;
+  auto& a = two.a;
+  auto& b = two.b;
+  const uint64_t records = two.records;
+  // `a` writes the member alerts, but its alerts file is full: they are held.
+  VecSink sa, sb;
+  int flushes = 0;
+  poll_until(*a, sa, [&] { return a->counters().records_received == records; },
+             [&] { return ++flushes, AlertsOut::held; });
+  a->flush_ids(AlertsOut::held);
+  REQUIRE(a->counters().records_received == records);
+  REQUIRE(sa.alerts.size() >= 11);
+  CHECK(flushes >= 1);
+  CHECK(a->counters().alert_ids_published == 0);  // not out yet: not shared
+  CHECK(a->already_written(sa.alerts.front()));    // but not written twice here either
+  // The disk has room again: the held ids go out, and `b` writes none of the alerts.
+  a->flush_ids(AlertsOut::written);
+  CHECK(a->counters().alert_ids_published == sa.alerts.size());
+  poll_until(*b, sb, [&] {
+    return b->counters().records_received == records && b->counters().alert_ids_received >= sa.alerts.size();
+  });
+  REQUIRE(b->counters().records_received == records);
+  CHECK(b->counters().alert_ids_received == sa.alerts.size());
+  CHECK(sb.alerts.empty());
+}
+
 TEST_CASE("cluster exchange: the ids of alerts whose alerts file flush failed are not published",
           "[ingest][kafka]") {
   TwoExchanges two;
@@ -172,12 +200,12 @@ TEST_CASE("cluster exchange: the ids of alerts whose alerts file flush failed ar
   int flushes = 0;
   SECTION("the flush poll() asks for fails") {
     poll_until(*a, sa, [&] { return a->counters().records_received == records; },
-               [&] { return ++flushes, false; });
+               [&] { return ++flushes, AlertsOut::lost; });
     CHECK(flushes >= 1);
   }
   SECTION("the flush after poll() fails") {
     poll_until(*a, sa, [&] { return a->counters().records_received == records; });
-    a->flush_ids(false);
+    a->flush_ids(AlertsOut::lost);
   }
   REQUIRE(sa.alerts.size() >= 11);
   // `b` must not take them for written: it writes every one of them.
@@ -197,7 +225,7 @@ TEST_CASE("cluster exchange: the ids of alerts whose alerts file flush failed ar
   later.id = "later-alert-id";
   a->note_written(later);
   CHECK(a->already_written(later));  // noted, not yet sent: no repeat meanwhile
-  a->flush_ids(true);
+  a->flush_ids(AlertsOut::written);
   CHECK(a->counters().alert_ids_published == 1);
   poll_until(*b, sb, [&] { return b->counters().alert_ids_received == 1; });
   CHECK(b->counters().alert_ids_received == 1);
