@@ -288,14 +288,17 @@ struct ClusterExchange::Impl {
     if (settle_ids(alerts_out())) rd_kafka_poll(prod, 0);
   }
   // Sends the unsent ids if their alerts are written; keeps them while held
-  // (up to kMaxHeldIds: already() looks through them); else drops them.
-  // True when some were sent.
+  // (up to kMaxHeldIds, as already() looks through them; past that they are
+  // taken for written here, unsent: held alerts are never dropped); drops
+  // them if alerts were lost. True when some were sent.
   bool settle_ids(AlertsOut state) {
     if (unsent_ids.empty()) return false;
     if (state == AlertsOut::written) {
       send_ids();
       return true;
     }
+    if (state == AlertsOut::held && unsent_ids.size() > ClusterExchange::kMaxHeldIds)
+      for (uint64_t id : unsent_ids) remember_id(id);
     if (state == AlertsOut::lost || unsent_ids.size() > ClusterExchange::kMaxHeldIds) unsent_ids.clear();
     return false;
   }

@@ -135,12 +135,15 @@ class ClusterExchange {
   // alerts file is flushed (after each batch's alerts and each poll()),
   // sends the ids noted since and waits for them to be acknowledged.
   // flush_ids(held) (a full disk: the alerts are written later) keeps them
-  // for the next call, up to kMaxHeldIds. flush_ids(lost) (an alert was
-  // dropped) drops them unsent: an id in the topic whose alert was never
-  // written would suppress that alert on every instance, restarts included.
-  // Left: a crash between writing an alert and its id reaching the broker,
-  // and ids dropped that way, whose alerts may then be written twice.
-  static constexpr size_t kMaxHeldIds = 65536;
+  // for the next call; past kMaxHeldIds they are taken for written here
+  // without being sent. flush_ids(lost) (an alert was dropped, or nothing is
+  // synced any more) drops them unsent: an id in the topic whose alert was
+  // never written would suppress that alert on every instance, restarts
+  // included. Left: a crash between writing an alert and its id reaching the
+  // broker, and ids not sent, whose alerts may then be written twice; ids
+  // are sent once their alerts are written, before the checkpoint's
+  // fdatasync, so a host crash in between can lose such an alert.
+  static constexpr size_t kMaxHeldIds = 4096;
   bool already_written(const Alert& a);  // counts a duplicate when true
   void note_written(const Alert& a);
   void flush_ids(AlertsOut alerts_out);

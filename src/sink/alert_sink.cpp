@@ -125,8 +125,8 @@ void JsonlAlertSink::write(const Alert& alert) {
     if (pending_bytes() + line_.size() > kMaxPending) {
       dropped_ = true;
       if (lost_.empty())
-        lost_ = "alerts dropped: more than " + std::to_string(kMaxPending >> 20) +
-                " MiB were waiting to be written (" + std::strerror(error_ != 0 ? error_ : EIO) + ")";
+        keep_loss("alerts dropped: more than " + std::to_string(kMaxPending >> 20) +
+                  " MiB were waiting to be written (" + std::strerror(error_ != 0 ? error_ : EIO) + ")");
       return;
     }
   }
@@ -150,9 +150,11 @@ void JsonlAlertSink::drain() {
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       error_ = w < 0 ? errno : EIO;
-      pending_.erase(0, done_);  // what is written is out for good; the rest goes on the next call
-      done_ = 0;
-      return;
+      if (done_ > pending_.size() / 2) {  // what is written is out for good: keep the buffer from growing
+        pending_.erase(0, done_);
+        done_ = 0;
+      }
+      return;  // the rest goes on the next call
     }
     done_ += static_cast<size_t>(w);
   }
@@ -176,8 +178,16 @@ Result<void> JsonlAlertSink::flush() {
 
 AlertsOut JsonlAlertSink::flush_state() {
   drain();
-  if (std::exchange(dropped_, false)) return AlertsOut::lost;
+  // After a kept loss nothing is synced again before a restart: what is
+  // written from then on may still vanish in a crash, so it counts as lost.
+  if (std::exchange(dropped_, false) || !lost_.empty()) return AlertsOut::lost;
   return error_ != 0 ? AlertsOut::held : AlertsOut::written;
+}
+
+void JsonlAlertSink::keep_loss(std::string why) {
+  lost_ = std::move(why);
+  std::fprintf(stderr, "distillscan: %s: %s; no checkpoint is taken until a restart (which replays from the last one)\n",
+               path_.c_str(), lost_.c_str());
 }
 
 Result<void> JsonlAlertSink::sync() {
@@ -190,7 +200,7 @@ Result<void> JsonlAlertSink::sync() {
     r = owned_ ? ::fdatasync(fd_) : 0;
   } while (r != 0 && errno == EINTR);
   if (r != 0 && errno != EINVAL && errno != EROFS) {
-    lost_ = std::string("fdatasync: ") + std::strerror(errno);
+    keep_loss(std::string("fdatasync: ") + std::strerror(errno));
     return make_error(path_ + ": " + lost_);
   }
   return {};

@@ -68,12 +68,14 @@ class JsonlAlertSink final : public AlertSink {
   // A loss kept until a restart (see above).
   bool lost() const { return !lost_.empty(); }
   // Writes what it can, then: `lost` if an alert was dropped since the last
-  // call, else `held` if some are not written yet, else `written`.
+  // call or a loss is kept (nothing is synced any more), else `held` if some
+  // are not written yet, else `written`.
   AlertsOut flush_state();
 
  private:
   JsonlAlertSink(int fd, bool owned, std::string path) : fd_(fd), owned_(owned), path_(std::move(path)) {}
   void drain();  // writes what is pending, as far as it goes
+  void keep_loss(std::string why);  // sets lost_ and says so on stderr, once
   int fd_;
   bool owned_;
   std::string path_;

@@ -31,8 +31,10 @@ want_lines=$(jq .lines "$work/scan.stats")
 (( $(wc -l < "$work/scan.alerts") > 0 )) || { echo "FAIL: the corpus raises no alert (vacuous)"; exit 1; }
 (( $(stat -c %s "$work/scan.alerts") < 3 * 1024 * 1024 )) || { echo "FAIL: the alerts do not fit the 4 MiB tmpfs"; exit 1; }
 
-# Fill the file system: the alerts file gets no room at all.
+# Fill the file system but for two pages: the first alerts fit, then a
+# write stops in the middle of a line, and the rest of it must follow later.
 dd if=/dev/zero of="$work/fs/filler" bs=64k 2>/dev/null || true
+truncate -s -8K "$work/fs/filler"
 alerts=$work/fs/alerts.jsonl
 stats=$work/tail.stats
 "$bin" tail -j 2 --metrics-listen off --state-dir "$work/state" --checkpoint-interval 1 \
@@ -54,8 +56,11 @@ done
 fails=$(jq .tail.checkpoint_failures "$stats")
 (( fails >= 3 )) || { echo "FAIL: fewer than 3 checkpoints skipped while the disk was full"; cat "$work/tail.err"; exit 1; }
 (( $(jq .tail.checkpoints "$stats") == ckpts0 )) || { echo "FAIL: a checkpoint was taken while alerts were held"; exit 1; }
-(( $(stat -c %s "$alerts") < $(stat -c %s "$work/scan.alerts") )) ||
+full_size=$(stat -c %s "$alerts")
+(( full_size < $(stat -c %s "$work/scan.alerts") )) ||
   { echo "FAIL: the disk was not full (vacuous): all alerts were written at once"; exit 1; }
+(( full_size > 0 )) && [[ $(tail -c 1 "$alerts" | od -An -c | tr -d ' ') != '\n' ]] ||
+  { echo "FAIL: the full disk did not cut a line (vacuous: size $full_size)"; exit 1; }
 grep -q "no checkpoint is taken until then" "$work/tail.err" || { echo "FAIL: the skipped checkpoint was not logged"; cat "$work/tail.err"; exit 1; }
 
 rm "$work/fs/filler"  # room again: no restart

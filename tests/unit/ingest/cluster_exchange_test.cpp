@@ -254,3 +254,42 @@ TEST_CASE("cluster exchange: accounts handed over to another instance are held, 
   CHECK((*a)->counters().alerts_held >= 11);
   CHECK((*a)->counters().accounts_disowned == accounts.size());
 }
+
+TEST_CASE("cluster exchange: held ids are dropped when alerts are lost, and remembered unsent past kMaxHeldIds",
+          "[ingest][kafka]") {
+  MockCluster mc{"fp"};
+  DetectorConfig cfg;
+  auto x = ClusterExchange::create(exchange_options(mc), cfg, kCategories);
+  REQUIRE(x);
+  ClusterExchange& a = **x;
+  auto alert = [](size_t i) {
+    Alert al;
+    al.id = "held-" + std::to_string(i);
+    return al;
+  };
+  SECTION("held, then lost: dropped, neither sent nor taken for written") {
+    a.note_written(alert(0));
+    a.flush_ids(AlertsOut::held);
+    CHECK(a.already_written(alert(0)));  // held: written later, not twice
+    a.flush_ids(AlertsOut::lost);
+    CHECK_FALSE(a.already_written(alert(0)));
+    a.flush_ids(AlertsOut::written);
+    CHECK(a.counters().alert_ids_published == 0);
+  }
+  SECTION("more than kMaxHeldIds held: taken for written here, never sent") {
+    const size_t n = ClusterExchange::kMaxHeldIds + 1;
+    for (size_t i = 0; i < n; ++i) a.note_written(alert(i));
+    a.flush_ids(AlertsOut::held);
+    a.flush_ids(AlertsOut::written);
+    CHECK(a.counters().alert_ids_published == 0);
+    CHECK(a.already_written(alert(0)));
+    CHECK(a.already_written(alert(n - 1)));
+  }
+  SECTION("held, then written: sent") {
+    a.note_written(alert(0));
+    a.flush_ids(AlertsOut::held);
+    CHECK(a.counters().alert_ids_published == 0);
+    a.flush_ids(AlertsOut::written);
+    CHECK(a.counters().alert_ids_published == 1);
+  }
+}

@@ -282,7 +282,7 @@ TEST_CASE("JsonlAlertSink in append mode cuts a partial last line left by an unc
   }
 }
 
-TEST_CASE("JsonlAlertSink keeps the first write error: every later flush and sync fails", "[sink][json]") {
+TEST_CASE("JsonlAlertSink holds what /dev/full refuses: every later flush and sync fails", "[sink][json]") {
   Alert a;
   a.id = "0123456789abcdef";
   auto sink = JsonlAlertSink::open("/dev/full", /*append=*/true);  // not a regular file: no lock, no cut
@@ -293,7 +293,8 @@ TEST_CASE("JsonlAlertSink keeps the first write error: every later flush and syn
   auto f = (*sink)->flush();
   REQUIRE_FALSE(f);
   CHECK(f.error().message.find("No space left on device") != std::string::npos);
-  auto again = (*sink)->sync();  // nothing pending now, still failed, with the first error
+  CHECK((*sink)->flush_state() == AlertsOut::held);
+  auto again = (*sink)->sync();  // still held, still failing
   REQUIRE_FALSE(again);
   CHECK(again.error().message.find("No space left on device") != std::string::npos);
 }
@@ -450,11 +451,12 @@ TEST_CASE("JsonlAlertSink loses no alert to a failed write: the rest follows onc
   REQUIRE(read_all(path) == expected);
   const size_t line = alert_to_json(numbered_alert(4)).size() + 1;
 
-  // Where the limit falls: inside the next line, or after one whole line of a batch.
-  const bool mid_line = GENERATE(true, false);
-  const size_t room = mid_line ? 10 : line + 7;
+  // Where the limit falls: inside the next line, right after it, or inside the one after.
+  const size_t room = GENERATE_COPY(size_t{10}, line, line + 7);
   std::vector<size_t> sizes;  // the file's size after each step while writes fail
   bool flush_failed = false, checkpoint_refused = false;
+  AlertsOut state_full = AlertsOut::written;
+  size_t held_full = 0;
   std::string flush_error;
   {
     FileSizeLimit limit(expected.size() + room);
@@ -468,8 +470,11 @@ TEST_CASE("JsonlAlertSink loses no alert to a failed write: the rest follows onc
     checkpoint_refused = !s.sync_for_checkpoint();
     s.write(numbered_alert(7)), expect(7);  // alone, while it fails: held in order
     sizes.push_back(read_all(path).size());
-    CHECK(s.pending_bytes() > 0);
+    state_full = s.flush_state();
+    held_full = s.pending_bytes();
   }
+  CHECK(state_full == AlertsOut::held);
+  CHECK(held_full == expected.size() - sizes.back());
   CHECK(flush_failed);
   CHECK(flush_error.find(std::strerror(EFBIG)) != std::string::npos);
   CHECK(checkpoint_refused);
@@ -480,6 +485,7 @@ TEST_CASE("JsonlAlertSink loses no alert to a failed write: the rest follows onc
   CHECK(expected.compare(0, sizes.front(), read_all(path)) == 0);
 
   // Room again: a flush writes the rest of the cut line and everything held.
+  CHECK(s.flush_state() == AlertsOut::written);
   REQUIRE(s.flush());
   CHECK(s.pending_bytes() == 0);
   CHECK(read_all(path) == expected);
@@ -514,8 +520,12 @@ TEST_CASE("JsonlAlertSink keeps a loss until a restart when more than kMaxPendin
   const size_t held = s.pending_bytes() / line;
   CHECK(held == JsonlAlertSink::kMaxPending / line);  // the ones past the cap were dropped
   CHECK(held < sent);
-  s.write(a);  // room again: what was held goes out, and later alerts too
+  // Room again: what was held goes out, and later alerts too; some were
+  // dropped, so their ids must not be shared.
+  CHECK(s.flush_state() == AlertsOut::lost);
+  s.write(a);
   CHECK(s.pending_bytes() == 0);
+  CHECK(s.flush_state() == AlertsOut::lost);  // and stays so: nothing is synced before a restart
   auto f = s.flush();
   REQUIRE_FALSE(f);  // but the dropped ones are lost: no checkpoint until a restart
   CHECK(f.error().message.find("alerts dropped") != std::string::npos);
