@@ -214,7 +214,11 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   });
 
   bool final_ok = true;
-  hooks.on_alerts_written = [primary, &source] { source.after_alerts(primary->flush_state()); };
+  // Ids of written alerts are shared (cluster exchange) only once the alerts
+  // are on disk: an id out while a host crash could still take its alert
+  // would stop every instance from writing it again after the crash.
+  const std::function<AlertsOut()> alerts_out = [primary] { return primary->durable_state(); };
+  hooks.on_alerts_written = [&source, &alerts_out] { source.after_alerts(alerts_out); };
   hooks.on_batch = [&source](const EventBatch& b) { source.on_batch(b); };
   // Alerts a source writes itself (the cross-instance cluster stage): to every
   // sink, counted in the metrics like the pipeline's own.
@@ -232,9 +236,9 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
     Metrics* m_;
   };
   CountingSink unfiltered(*obs->sinks, obs->metrics.get());
-  hooks.on_tick = [&source, &unfiltered, primary](const Progress&) {
-    source.on_tick(unfiltered, [primary] { return primary->flush_state(); });
-    source.after_alerts(primary->flush_state());
+  hooks.on_tick = [&source, &unfiltered, &alerts_out](const Progress&) {
+    source.on_tick(unfiltered, alerts_out);
+    source.after_alerts(alerts_out);
   };
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
     // A checkpoint (and the Kafka offsets) would count records whose alerts
@@ -445,8 +449,8 @@ class KafkaLive final : public LiveSource {
     filter_ = std::make_unique<ReplayFilterSink>(*once_, ledger_);
     return *filter_;
   }
-  void after_alerts(AlertsOut out) override {
-    if (exchange_) exchange_->flush_ids(out);
+  void after_alerts(const std::function<AlertsOut()>& alerts_out) override {
+    if (exchange_) exchange_->flush_ids(alerts_out());
   }
   void stop(ScanPipeline& p) override { p.request_stop(); }
   void finish() override { src_->close(); }

@@ -121,7 +121,7 @@ class ClusterExchange {
   // an id another instance wrote before that moment is seen first (a
   // previous owner still live, an instance behind us in the topic). poll()
   // reads on for up to 2 s for that; alerts still short of it wait.
-  // `alerts_out` (optional) flushes the alerts file and says how that went:
+  // `alerts_out` (optional) flushes and syncs the alerts file and says how that went:
   // called after each round of writes, so that their ids go out at once (see
   // note_written) rather than after the 2 s.
   void poll(AlertSink& sink, const std::function<AlertsOut()>& alerts_out = {});
@@ -132,17 +132,17 @@ class ClusterExchange {
   // rebuild window) is not written again, so a takeover after a crash does
   // not repeat what the dead instance wrote. note_written() is called right
   // after an alert is handed to the sinks; flush_ids(written), once the
-  // alerts file is flushed (after each batch's alerts and each poll()),
-  // sends the ids noted since and waits for them to be acknowledged.
+  // alerts file is flushed and fdatasync'ed (after each batch's alerts and
+  // each poll(): JsonlAlertSink::durable_state), sends the ids noted since
+  // and waits for them to be acknowledged.
   // flush_ids(held) (a full disk: the alerts are written later) keeps them
   // for the next call; past kMaxHeldIds they are taken for written here
   // without being sent. flush_ids(lost) (an alert was dropped, or nothing is
   // synced any more) drops them unsent: an id in the topic whose alert was
-  // never written would suppress that alert on every instance, restarts
-  // included. Left: a crash between writing an alert and its id reaching the
-  // broker, and ids not sent, whose alerts may then be written twice; ids
-  // are sent once their alerts are written, before the checkpoint's
-  // fdatasync, so a host crash in between can lose such an alert.
+  // never written (or not yet on disk when the host crashes) would suppress
+  // that alert on every instance, restarts included. Left: a crash between
+  // writing an alert and its id reaching the broker, and ids not sent, whose
+  // alerts may then be written twice.
   static constexpr size_t kMaxHeldIds = 4096;
   bool already_written(const Alert& a);  // counts a duplicate when true
   void note_written(const Alert& a);

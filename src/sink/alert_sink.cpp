@@ -157,6 +157,7 @@ void JsonlAlertSink::drain() {
       return;  // the rest goes on the next call
     }
     done_ += static_cast<size_t>(w);
+    unsynced_ = true;
   }
   if (pending_.capacity() > (size_t{1} << 20)) {
     std::string().swap(pending_);  // give back what a long failure made it hold
@@ -203,7 +204,14 @@ Result<void> JsonlAlertSink::sync() {
     keep_loss(std::string("fdatasync: ") + std::strerror(errno));
     return make_error(path_ + ": " + lost_);
   }
+  unsynced_ = false;
   return {};
+}
+
+AlertsOut JsonlAlertSink::durable_state() {
+  const AlertsOut s = flush_state();
+  if (s != AlertsOut::written || !unsynced_) return s;
+  return sync() ? AlertsOut::written : AlertsOut::lost;  // held is ruled out: flush_state() just wrote all
 }
 
 bool JsonlAlertSink::sync_for_checkpoint() {

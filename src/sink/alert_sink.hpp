@@ -71,6 +71,11 @@ class JsonlAlertSink final : public AlertSink {
   // call or a loss is kept (nothing is synced any more), else `held` if some
   // are not written yet, else `written`.
   AlertsOut flush_state();
+  // flush_state(), and when that is `written`, also on disk: fdatasync(2)
+  // if anything was written since the last sync (a failure is a kept loss:
+  // `lost`). For whoever shares the ids of written alerts: an id must not
+  // reach other instances while a host crash could still take its alert.
+  AlertsOut durable_state();
 
  private:
   JsonlAlertSink(int fd, bool owned, std::string path) : fd_(fd), owned_(owned), path_(std::move(path)) {}
@@ -85,6 +90,7 @@ class JsonlAlertSink final : public AlertSink {
   int error_ = 0;      // errno of the failed write not yet made good
   std::string lost_;   // why alerts were lost (kept until a restart); empty: none
   bool dropped_ = false;  // an alert was dropped since the last flush_state()
+  bool unsynced_ = false;  // bytes written since the last fdatasync
   uint64_t sync_failures_ = 0;
   bool in_batch_ = false;
 };

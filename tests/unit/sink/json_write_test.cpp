@@ -10,13 +10,37 @@
 #include <sys/resource.h>
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include "core/json_write.hpp"
 #include "detect/alert.hpp"
 #include "sink/alert_sink.hpp"
 
 using namespace ds;
+
+// fdatasync(2) as the sink library sees it in this test binary: this
+// definition takes the place of libc's, counts the calls made on one file
+// descriptor and can fail them with EIO (a writeback error) on request.
+// Every other call goes to the kernel unchanged.
+namespace fdatasync_probe {
+std::atomic<int> watch_fd{-1};
+std::atomic<int> calls{0};
+std::atomic<bool> fail{false};
+}  // namespace fdatasync_probe
+
+extern "C" int fdatasync(int fd) {
+  if (fd == fdatasync_probe::watch_fd.load()) {
+    ++fdatasync_probe::calls;
+    if (fdatasync_probe::fail.load()) {
+      errno = EIO;
+      return -1;
+    }
+  }
+  return static_cast<int>(::syscall(SYS_fdatasync, fd));
+}
 
 namespace {
 
@@ -53,6 +77,16 @@ std::string escape_ref(std::string_view s) {
     }
   }
   return out + "\"";
+}
+
+std::string read_all(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  REQUIRE(f);
+  std::string s;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+  std::fclose(f);
+  return s;
 }
 
 }  // namespace
@@ -180,15 +214,7 @@ TEST_CASE("JsonlAlertSink in append mode cuts a partial last line left by an unc
     REQUIRE(std::fwrite(content.data(), 1, content.size(), f) == content.size());
     std::fclose(f);
   };
-  auto get = [&] {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    REQUIRE(f);
-    std::string s;
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
-    std::fclose(f);
-    return s;
-  };
+  auto get = [&] { return read_all(path); };
   Alert a;
   a.id = "0123456789abcdef";
   a.account = "acct-1";
@@ -410,16 +436,6 @@ struct FileSizeLimit {
   ~FileSizeLimit() { lift(); }
 };
 
-std::string read_all(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  REQUIRE(f);
-  std::string s;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
-  std::fclose(f);
-  return s;
-}
-
 Alert numbered_alert(int i) {
   Alert a;
   a.id = "id-" + std::to_string(i);
@@ -533,4 +549,62 @@ TEST_CASE("JsonlAlertSink keeps a loss until a restart when more than kMaxPendin
   const std::string content = read_all(path);
   CHECK(content.size() == (1 + held + 1) * line);
   CHECK(content.back() == '\n');
+}
+
+TEST_CASE("JsonlAlertSink::durable_state syncs what is new before saying written, and keeps a failed sync as a loss",
+          "[sink][json]") {
+  const TempFile tmp;
+  auto sink = JsonlAlertSink::open(tmp.path, /*append=*/true);
+  REQUIRE(sink);
+  JsonlAlertSink& s = **sink;
+  int fd = -1;  // the sink's descriptor: the one open on the file
+  for (int i = 0; i < 1024; ++i) {
+    char link[64], target[4096];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", i);
+    const ssize_t n = ::readlink(link, target, sizeof target - 1);
+    if (n > 0 && std::string(target, static_cast<size_t>(n)) == tmp.path) fd = i;
+  }
+  REQUIRE(fd >= 0);
+  fdatasync_probe::watch_fd = fd;
+  fdatasync_probe::calls = 0;
+  struct Unwatch {
+    ~Unwatch() {
+      fdatasync_probe::watch_fd = -1;
+      fdatasync_probe::fail = false;
+    }
+  } unwatch;
+
+  CHECK(s.durable_state() == AlertsOut::written);  // nothing written: nothing to sync
+  CHECK(fdatasync_probe::calls == 0);
+  s.write(numbered_alert(1));
+  CHECK(s.flush_state() == AlertsOut::written);  // flushed only: no sync
+  CHECK(fdatasync_probe::calls == 0);
+  CHECK(s.durable_state() == AlertsOut::written);
+  CHECK(fdatasync_probe::calls == 1);
+  CHECK(s.durable_state() == AlertsOut::written);  // nothing new since
+  CHECK(fdatasync_probe::calls == 1);
+  s.begin_batch();
+  s.write(numbered_alert(2));
+  s.write(numbered_alert(3));
+  s.end_batch();
+  CHECK(s.durable_state() == AlertsOut::written);
+  CHECK(fdatasync_probe::calls == 2);
+  REQUIRE(s.sync());  // a checkpoint's sync always asks the kernel
+  CHECK(fdatasync_probe::calls == 3);
+  CHECK(s.durable_state() == AlertsOut::written);
+  CHECK(fdatasync_probe::calls == 3);
+
+  // A writeback error: the new alert may be gone in a crash, so its id must not be shared.
+  s.write(numbered_alert(4));
+  fdatasync_probe::fail = true;
+  CHECK(s.durable_state() == AlertsOut::lost);
+  fdatasync_probe::fail = false;
+  CHECK(s.lost());
+  CHECK(s.durable_state() == AlertsOut::lost);  // kept: Linux reports the error once
+  s.write(numbered_alert(5));
+  CHECK(s.durable_state() == AlertsOut::lost);
+  CHECK_FALSE(s.sync_for_checkpoint());
+  std::string expected;
+  for (int i = 1; i <= 5; ++i) expected += alert_to_json(numbered_alert(i)) + "\n";
+  CHECK(read_all(tmp.path) == expected);  // later alerts are still written
 }
