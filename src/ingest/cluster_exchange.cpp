@@ -279,8 +279,8 @@ struct ClusterExchange::Impl {
     ++ctr.alerts_deferred;
   }
   // Writes the pending alerts whose target has been read; then, if any was
-  // written and `alerts_out` is given, sends their ids once it reports the
-  // alerts file flushed (drops them if not).
+  // written and `alerts_out` is given, settles their ids by what it reports
+  // (written, i.e. flushed and synced: sent; held: kept; lost: dropped).
   void write_ready(AlertSink& sink, const std::function<AlertsOut()>& alerts_out) {
     const size_t unsent_before = unsent_ids.size();
     write_ready(sink);
