@@ -217,8 +217,13 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
   // Ids of written alerts are shared (cluster exchange) only once the alerts
   // are on disk: an id out while a host crash could still take its alert
   // would stop every instance from writing it again after the crash.
+  // Every mode retries alerts held by a failed write (a full disk) after each
+  // batch and tick; only consume's exchange asks for the fdatasync.
   const std::function<AlertsOut()> alerts_out = [primary] { return primary->durable_state(); };
-  hooks.on_alerts_written = [&source, &alerts_out] { source.after_alerts(alerts_out); };
+  hooks.on_alerts_written = [&source, &alerts_out, primary] {
+    (void)primary->flush();
+    source.after_alerts(alerts_out);
+  };
   hooks.on_batch = [&source](const EventBatch& b) { source.on_batch(b); };
   // Alerts a source writes itself (the cross-instance cluster stage): to every
   // sink, counted in the metrics like the pipeline's own.
@@ -236,8 +241,9 @@ int run_live_source(const TailArgs& args, const char* mode_name, const LiveMode&
     Metrics* m_;
   };
   CountingSink unfiltered(*obs->sinks, obs->metrics.get());
-  hooks.on_tick = [&source, &unfiltered, &alerts_out](const Progress&) {
+  hooks.on_tick = [&source, &unfiltered, &alerts_out, primary](const Progress&) {
     source.on_tick(unfiltered, alerts_out);
+    (void)primary->flush();
     source.after_alerts(alerts_out);
   };
   hooks.on_checkpoint = [&](const LiveSnapshot& snap) {
@@ -398,10 +404,10 @@ class KafkaLive final : public LiveSource {
       t.xc_duplicates_suppressed = x.duplicates_suppressed;
     }
   }
-  void on_tick(AlertSink& sink, const std::function<AlertsOut()>& flush_alerts) override {
+  void on_tick(AlertSink& sink, const std::function<AlertsOut()>& alerts_out) override {
     if (!exchange_) return;
     take_handovers(next_seq_);
-    exchange_->poll(sink, flush_alerts);
+    exchange_->poll(sink, alerts_out);
   }
   void set(std::unique_ptr<KafkaSource> s) { src_ = std::move(s); }
   ChunkProducer& producer() override { return *src_; }
@@ -450,7 +456,7 @@ class KafkaLive final : public LiveSource {
     return *filter_;
   }
   void after_alerts(const std::function<AlertsOut()>& alerts_out) override {
-    if (exchange_) exchange_->flush_ids(alerts_out());
+    if (exchange_ && exchange_->ids_waiting()) exchange_->flush_ids(alerts_out());
   }
   void stop(ScanPipeline& p) override { p.request_stop(); }
   void finish() override { src_->close(); }

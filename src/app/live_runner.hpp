@@ -35,8 +35,8 @@ class LiveSource {
   virtual void probe(TailStatus&) {}
   // Collector thread: every batch before its alerts (LiveHooks::on_batch), and about every 200 ms.
   virtual void on_batch(const EventBatch&) {}
-  // `flush_alerts` as for after_alerts.
-  virtual void on_tick(AlertSink& /*unfiltered sink*/, const std::function<AlertsOut()>& /*flush_alerts*/) {}
+  // `alerts_out` as for after_alerts.
+  virtual void on_tick(AlertSink& /*unfiltered sink*/, const std::function<AlertsOut()>& /*alerts_out*/) {}
   // Collector thread, after a batch's (or on_tick's) alerts were written:
   // `alerts_out` flushes the alerts file, fdatasyncs what is new in it and
   // says how that went (JsonlAlertSink::durable_state); call it only when needed.

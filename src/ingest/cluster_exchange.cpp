@@ -550,6 +550,7 @@ Result<void> ClusterExchange::flush() {
 
 bool ClusterExchange::already_written(const Alert& a) { return impl_->already(a); }
 void ClusterExchange::note_written(const Alert& a) { impl_->noted(a); }
+bool ClusterExchange::ids_waiting() const { return !impl_->unsent_ids.empty(); }
 void ClusterExchange::flush_ids(AlertsOut alerts_out) {
   Impl& m = *impl_;
   if (m.settle_ids(alerts_out) && rd_kafka_flush(m.prod, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) ++m.ctr.produce_errors;

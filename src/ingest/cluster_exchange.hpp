@@ -147,6 +147,7 @@ class ClusterExchange {
   bool already_written(const Alert& a);  // counts a duplicate when true
   void note_written(const Alert& a);
   void flush_ids(AlertsOut alerts_out);
+  bool ids_waiting() const;  // ids noted and not settled yet: flush_ids() has work
   // Counters; counters() on the collector thread (the one calling poll()),
   // snapshot() from any thread (as of the last poll()).
   ClusterExchangeCounters counters() const;

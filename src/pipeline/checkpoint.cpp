@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/fs_sync.hpp"
 #include "core/hash.hpp"
 
 namespace ds {
@@ -171,13 +172,7 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data) {
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return err("rename");
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  fsync_parent_dir(path);
   return {};
 }
 

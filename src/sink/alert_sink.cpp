@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs_sync.hpp"
+
 namespace ds {
 
 namespace {
@@ -107,6 +109,7 @@ Result<std::unique_ptr<JsonlAlertSink>> JsonlAlertSink::open(const std::string& 
       ::close(fd);
       return cut.error();
     }
+    fsync_parent_dir(path);  // a file just created: its name must survive a crash as its synced alerts do
   }
   return std::unique_ptr<JsonlAlertSink>(new JsonlAlertSink(fd, true, path));
 }
@@ -198,7 +201,7 @@ Result<void> JsonlAlertSink::sync() {
   // the next call would pass over lost data.
   int r;
   do {
-    r = owned_ ? ::fdatasync(fd_) : 0;
+    r = ::fdatasync(fd_);  // stdout too: redirected to a file, it is synced like one
   } while (r != 0 && errno == EINTR);
   if (r != 0 && errno != EINVAL && errno != EROFS) {
     keep_loss(std::string("fdatasync: ") + std::strerror(errno));

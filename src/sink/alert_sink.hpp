@@ -55,8 +55,11 @@ class JsonlAlertSink final : public AlertSink {
   ~JsonlAlertSink() override;
   void write(const Alert& alert) override;
   Result<void> flush() override;
-  // flush(), then fdatasync(2) a regular file: called before a checkpoint,
-  // so that no line the checkpoint counts as done can lose its alert.
+  // flush(), then fdatasync(2) a regular file (stdout too when it is
+  // redirected to one; a pipe or terminal has nothing to sync): called before
+  // a checkpoint, so that no line the checkpoint counts as done can lose its
+  // alert, and by durable_state(). Opening a regular file in append mode
+  // also syncs its directory, so that a new file keeps its name in a crash.
   Result<void> sync();
   // sync() before a checkpoint: true when it may go ahead. A failure is
   // reported on stderr the first time and every 100th; the recovery once.

@@ -5,9 +5,9 @@
 # alert would stop every instance, the restarted one included, from writing
 # it again. Instance a runs with an fdatasync that fails on its alerts file
 # once it holds data (a writeback error: what it wrote may never reach the
-# disk; checkpoints before the first alert succeed). It consumes
-# the whole topic, writes alerts, takes no checkpoint and shares no id. It is
-# then killed and its alerts file emptied, as a host crash could leave it.
+# disk). It consumes the whole topic and writes alerts; from its first alert
+# on it takes no checkpoint and shares no id. It is then killed and its
+# alerts file emptied, as a host crash could leave it.
 # Restarted on the same state directory with a working disk, it must write
 # every alert again: the same flagged accounts as one `scan` of the corpus.
 # Usage: kafka_alerts_durable.sh DISTILLSCAN SOURCE_DIR BUILD_DIR
@@ -40,13 +40,15 @@ synced_none() { done_a && (( $(stat_of a .kafka.checkpoint_failures) >= 3 )); }
 wait_until 60 synced_none || { echo "FAIL: run 1 did not catch up with 3 skipped checkpoints"; tail -n 5 "$work/a.err"; exit 1; }
 records1=$(stat_of a .records)
 written1=$(wc -l < "$work/a.alerts")
-ids1=$(stat_of a .kafka.cluster_exchange.alert_ids_published)
+ids1=$(jq -e .kafka.cluster_exchange.alert_ids_published "$work/a.stats") ||
+  { echo "FAIL: run 1's stats have no kafka.cluster_exchange.alert_ids_published"; exit 1; }
 kill -9 "$pid_a"; wait "$pid_a" 2> /dev/null || true
 consumer_pids=()
 echo "run 1 (fdatasync fails): $records1 records, $written1 alerts written but never synced," \
      "$(stat_of a .kafka.checkpoints) checkpoints, $ids1 alert ids shared"
 (( records1 == want_records )) || { echo "FAIL: run 1 processed $records1 records, want $want_records"; exit 1; }
 (( written1 > 0 )) || { echo "FAIL: run 1 wrote no alert (vacuous)"; exit 1; }
+(( ids1 == 0 )) || { echo "FAIL: run 1 shared $ids1 ids of alerts that never reached the disk"; exit 1; }
 grep -q "fdatasync: Input/output error" "$work/a.err" ||
   { echo "FAIL: the failed fdatasync was not reported"; tail -n 5 "$work/a.err"; exit 1; }
 

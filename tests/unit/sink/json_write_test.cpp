@@ -594,6 +594,22 @@ TEST_CASE("JsonlAlertSink::durable_state syncs what is new before saying written
   CHECK(s.durable_state() == AlertsOut::written);
   CHECK(fdatasync_probe::calls == 3);
 
+  // Held by a failed write: not written, so neither synced nor shared; once
+  // the file can grow, written and synced once.
+  {
+    FileSizeLimit limit(read_all(tmp.path).size() + 10);
+    s.write(numbered_alert(9));
+    const AlertsOut full = s.durable_state();
+    const int calls_full = fdatasync_probe::calls;
+    limit.lift();
+    CHECK(full == AlertsOut::held);
+    CHECK(calls_full == 3);
+  }
+  CHECK(s.durable_state() == AlertsOut::written);
+  CHECK(fdatasync_probe::calls == 4);
+  CHECK(s.durable_state() == AlertsOut::written);
+  CHECK(fdatasync_probe::calls == 4);
+
   // A writeback error: the new alert may be gone in a crash, so its id must not be shared.
   s.write(numbered_alert(4));
   fdatasync_probe::fail = true;
@@ -605,6 +621,6 @@ TEST_CASE("JsonlAlertSink::durable_state syncs what is new before saying written
   CHECK(s.durable_state() == AlertsOut::lost);
   CHECK_FALSE(s.sync_for_checkpoint());
   std::string expected;
-  for (int i = 1; i <= 5; ++i) expected += alert_to_json(numbered_alert(i)) + "\n";
+  for (int i : {1, 2, 3, 9, 4, 5}) expected += alert_to_json(numbered_alert(i)) + "\n";
   CHECK(read_all(tmp.path) == expected);  // later alerts are still written
 }
