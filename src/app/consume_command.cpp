@@ -394,6 +394,9 @@ class KafkaLive final : public LiveSource {
       t.cluster_exchange = true;
       t.xc_records_published = x.records_published;
       t.xc_records_received = x.records_received;
+      t.xc_records_repeated = x.records_repeated;
+      t.xc_record_ids = x.record_ids_now;
+      t.xc_record_ids_evicted = x.record_ids_evicted;
       t.xc_alerts_held = x.alerts_held_now;
       t.xc_alerts_held_evicted = x.alerts_held_evicted;
       t.xc_alerts_claimed = x.alerts_claimed;
@@ -493,6 +496,9 @@ class KafkaLive final : public LiveSource {
       o += ",\"records_received\":" + std::to_string(x.records_received);
       o += ",\"messages_refused\":" + std::to_string(x.messages_refused);
       o += ",\"fingerprints\":" + std::to_string(x.fingerprints);
+      o += ",\"records_repeated\":" + std::to_string(x.records_repeated);
+      o += ",\"record_ids_now\":" + std::to_string(x.record_ids_now);
+      o += ",\"record_ids_evicted\":" + std::to_string(x.record_ids_evicted);
       o += ",\"alerts_written\":" + std::to_string(x.alerts_written);
       o += ",\"alerts_not_ours\":" + std::to_string(x.alerts_not_ours);
       o += ",\"alerts_suppressed_catchup\":" + std::to_string(x.alerts_suppressed_catchup);

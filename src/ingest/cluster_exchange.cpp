@@ -180,6 +180,9 @@ struct ClusterExchange::Impl {
   std::unordered_set<uint64_t> written;     // alert ids (hashed) written by any instance
   std::deque<uint64_t> written_order;        // FIFO for the cap
   std::vector<uint64_t> unsent_ids;          // ids of alerts handed to the sinks, not yet sent (settle_ids)
+  FlatIndex record_index;                    // records received (repeated_record), FIFO in record_ring
+  std::vector<uint64_t> record_ring;
+  size_t record_next = 0;                    // oldest entry of record_ring once it is full
   mutable std::mutex snap_mu;
   ClusterExchangeCounters snap;  // counters as of the last poll(), for other threads
 
@@ -233,6 +236,27 @@ struct ClusterExchange::Impl {
       written_order.pop_front();
       ++ctr.alert_ids_evicted;
     }
+  }
+  // Whether a record with this account, request id and time was received
+  // already (among the last max_record_ids); remembers it if not. Records
+  // without a request id cannot be told from another request in the same
+  // millisecond: always new.
+  bool repeated_record(const Event& ev, const EventBatch& b) {
+    const std::string_view rid = b.view(ev.request_id);
+    if (rid.empty() || opt.max_record_ids == 0) return false;
+    uint64_t key = hash_combine(hash_combine(ev.account_hash, hash_str(rid)), static_cast<uint64_t>(ev.time_ms));
+    key += key == 0;  // FlatIndex keys are never 0
+    if (record_index.find(key) != FlatIndex::kNone) return true;
+    if (record_ring.size() < opt.max_record_ids) {
+      record_ring.push_back(key);
+    } else {
+      record_index.erase(record_ring[record_next]);
+      record_ring[record_next] = key;
+      record_next = (record_next + 1) % record_ring.size();
+      ++ctr.record_ids_evicted;
+    }
+    record_index.insert(key, 0);
+    return false;
   }
   static uint64_t id_of(const Alert& a) { return hash_str(a.id); }
   bool already(const Alert& a) {
@@ -493,6 +517,16 @@ void ClusterExchange::poll(AlertSink& sink, const std::function<AlertsOut()>& al
     }
     rd_kafka_message_destroy(msg);
     m.ctr.records_received += m.in.events.size();
+    auto& evs = m.in.events;
+    size_t kept = 0;
+    for (size_t i = 0; i < evs.size(); ++i) {
+      if (m.repeated_record(evs[i], m.in)) {
+        ++m.ctr.records_repeated;
+      } else {
+        evs[kept++] = evs[i];
+      }
+    }
+    evs.resize(kept);
     m.in.seq = m.seq;
     m.out.clear();
     const uint64_t evals = m.stage->counters().evaluations;
@@ -566,6 +600,7 @@ ClusterExchangeCounters ClusterExchange::counters() const {
   c.local_accounts = impl_->local.size();
   c.alerts_held_now = impl_->held.size();
   c.alert_ids_now = impl_->written.size();
+  c.record_ids_now = impl_->record_ring.size();
   c.evaluations = impl_->stage->counters().evaluations;
   c.clusters_flagged = impl_->stage->counters().clusters_flagged;
   c.fingerprints = impl_->stage->fingerprints();

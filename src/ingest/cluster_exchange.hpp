@@ -52,11 +52,18 @@ struct ClusterExchangeOptions {
   size_t max_message_bytes = 512 * 1024;    // records per Kafka message
   size_t max_held_alerts = 4096;            // member alerts held for accounts not ours (FIFO beyond)
   size_t max_written_ids = 1u << 17;        // alert ids remembered as written (FIFO beyond)
+  size_t max_record_ids = 1u << 18;         // records remembered to drop a repeat (FIFO beyond; 0 = off)
 };
 
 struct ClusterExchangeCounters {
   uint64_t records_published = 0;
   uint64_t records_received = 0;
+  // Records received again (same account, request id and time): published
+  // twice, e.g. processed again after a crash, or by both owners of a
+  // partition in handover. Not counted twice by the stage.
+  uint64_t records_repeated = 0;
+  uint64_t record_ids_now = 0;      // records remembered for that (capped: max_record_ids)
+  uint64_t record_ids_evicted = 0;  // remembered records dropped beyond the cap (oldest first)
   uint64_t messages_refused = 0;  // another version or detector config / rule categories
   uint64_t alerts_written = 0;
   uint64_t alerts_not_ours = 0;   // members processed by another instance

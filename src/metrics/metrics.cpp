@@ -325,6 +325,16 @@ struct Metrics::Impl : prometheus::Collectable {
       counter("distillscan_cluster_exchange_records_received_total",
               "Fingerprint records read from the cluster topic (every instance's).",
               static_cast<double>(t.xc_records_received));
+      counter("distillscan_cluster_exchange_records_repeated_total",
+              "Fingerprint records received again (same account, request id and time; published twice after a "
+              "crash or a handover) and not counted again.",
+              static_cast<double>(t.xc_records_repeated));
+      gauge("distillscan_cluster_exchange_record_ids",
+            "Received records remembered to recognise a repeat, now (capped).",
+            static_cast<double>(t.xc_record_ids));
+      counter("distillscan_cluster_exchange_record_ids_evicted_total",
+              "Remembered records dropped beyond the cap (oldest first): repeats older than that count again.",
+              static_cast<double>(t.xc_record_ids_evicted));
       gauge("distillscan_cluster_exchange_alerts_held",
             "Member alerts held for accounts not processed here (written if the account becomes ours).",
             static_cast<double>(t.xc_alerts_held));

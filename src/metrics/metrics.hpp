@@ -80,6 +80,9 @@ struct TailStatus {
   bool cluster_exchange = false;  // consume --cluster-topic (src/ingest/cluster_exchange.hpp)
   uint64_t xc_records_published = 0;
   uint64_t xc_records_received = 0;
+  uint64_t xc_records_repeated = 0;
+  uint64_t xc_record_ids = 0;           // records remembered now to drop repeats (cap: max_record_ids)
+  uint64_t xc_record_ids_evicted = 0;
   uint64_t xc_alerts_held = 0;          // held now (cap: max_held_alerts)
   uint64_t xc_alerts_held_evicted = 0;
   uint64_t xc_alerts_claimed = 0;

@@ -293,3 +293,44 @@ TEST_CASE("cluster exchange: held ids are dropped when alerts are lost, and reme
     CHECK(a.counters().alert_ids_published == 1);
   }
 }
+
+TEST_CASE("cluster exchange: a record published twice counts once while it is remembered", "[ingest][kafka]") {
+  MockCluster mc{"fp"};
+  DetectorConfig cfg;
+  cfg.cluster.member_min_requests = 50;  // each hydra member sends ~33 requests: a cluster only if counted twice
+  ClusterExchangeOptions o = exchange_options(mc);
+  auto xa = ClusterExchange::create(o, cfg, kCategories);
+  REQUIRE(xa);
+  const size_t remembered = GENERATE(size_t{1} << 18, size_t{100});
+  o.max_record_ids = remembered;
+  auto xb = ClusterExchange::create(o, cfg, kCategories);
+  REQUIRE(xb);
+  ClusterExchange& a = **xa;
+  ClusterExchange& b = **xb;
+  const std::vector<EventBatch> batches = hydra_batches();
+  uint64_t records = 0;
+  for (const EventBatch& batch : batches) {
+    a.publish(batch, true);
+    b.publish(batch, false);  // b processes the hydra's accounts: it writes their member alerts
+    records += batch.events.size();
+  }
+  for (const EventBatch& batch : batches) a.publish(batch, true);  // processed again after a crash
+  REQUIRE(a.flush());
+  VecSink sb;
+  poll_until(b, sb, [&] { return b.counters().records_received == 2 * records; });
+  const ClusterExchangeCounters c = b.counters();
+  REQUIRE(c.records_received == 2 * records);
+  if (remembered >= records) {
+    CHECK(c.records_repeated == records);
+    CHECK(c.record_ids_now == records);
+    CHECK(c.record_ids_evicted == 0);
+    CHECK(c.clusters_flagged == 0);
+    CHECK(sb.alerts.empty());
+  } else {  // the first copies are forgotten before the second ones arrive: counted twice, a cluster
+    CHECK(c.records_repeated == 0);
+    CHECK(c.record_ids_now == remembered);
+    CHECK(c.record_ids_evicted == 2 * records - remembered);
+    CHECK(c.clusters_flagged >= 1);
+    CHECK_FALSE(sb.alerts.empty());
+  }
+}
