@@ -237,14 +237,21 @@ struct ClusterExchange::Impl {
       ++ctr.alert_ids_evicted;
     }
   }
-  // Whether a record with this account, request id and time was received
-  // already (among the last max_record_ids); remembers it if not. Records
-  // without a request id cannot be told from another request in the same
-  // millisecond: always new.
+  // Whether this record was received already (among the last
+  // max_record_ids): the same request id, account and time, and the same
+  // content (a copy is byte for byte the same record), so that a request id
+  // that is not unique (a client's, or whole seconds in the times) cannot
+  // merge different requests. Remembers it if not. Records without a
+  // request id are always new.
   bool repeated_record(const Event& ev, const EventBatch& b) {
     const std::string_view rid = b.view(ev.request_id);
     if (rid.empty() || opt.max_record_ids == 0) return false;
-    uint64_t key = hash_combine(hash_combine(ev.account_hash, hash_str(rid)), static_cast<uint64_t>(ev.time_ms));
+    uint64_t key = hash_combine(ev.account_hash, hash_str(rid));
+    for (uint64_t v : {static_cast<uint64_t>(ev.time_ms), ev.system_hash, ev.prompt_suffix_hash, ev.user_agent_hash,
+                       ev.ip_hash, static_cast<uint64_t>(ev.completion_tokens),
+                       (uint64_t{ev.category_bits} << 32) ^ (static_cast<uint64_t>(static_cast<uint32_t>(ev.n)) << 16) ^
+                           ev.tool_turns})
+      key = hash_combine(key, v);
     key += key == 0;  // FlatIndex keys are never 0
     if (record_index.find(key) != FlatIndex::kNone) return true;
     if (record_ring.size() < opt.max_record_ids) {
@@ -523,10 +530,12 @@ void ClusterExchange::poll(AlertSink& sink, const std::function<AlertsOut()>& al
       if (m.repeated_record(evs[i], m.in)) {
         ++m.ctr.records_repeated;
       } else {
-        evs[kept++] = evs[i];
+        if (kept != i) evs[kept] = evs[i];
+        ++kept;
       }
     }
     evs.resize(kept);
+    if (kept == 0) return;  // all copies: nothing new for the stage (nor for its idle evaluation)
     m.in.seq = m.seq;
     m.out.clear();
     const uint64_t evals = m.stage->counters().evaluations;

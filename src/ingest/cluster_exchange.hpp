@@ -24,8 +24,10 @@
 // the same data; the flagged members are the same).
 // Restart: the stage is rebuilt from the topic (from --rebuild ago, or all
 // retained), with alerts suppressed up to the topic's end at startup.
-// Records of a partition re-processed after a crash are published again
-// (counts on those fingerprints are inflated, never lost).
+// Records of a partition re-processed after a crash (or by both owners of a
+// partition in handover) are published again; readers skip a copy of one of
+// the last max_record_ids records with a request id they received
+// (repeated_record), so only older copies inflate counts (never lose any).
 // Thread use: everything on the pipeline's collector thread (on_batch,
 // on_tick, checkpoint hooks).
 #pragma once

@@ -14,17 +14,7 @@ source "$src/tests/tools/kafka_e2e_lib.sh"
 trap kafka_cleanup EXIT
 topic=logs; partitions=4; group=g-sync
 
-make_corpus "$work/c.jsonl" --seed 21 --accounts 60 --hours 4 --volume 0.1 \
-  --mix cot_harvester=0.05,dataset_gen=0.05,logit_probe=0.03
-"$bin" scan --no-summary -j 1 -o "$work/scan.alerts" --stats "$work/scan.stats" "$work/c.jsonl"
-want_records=$(jq .records "$work/scan.stats")
-flagged_accounts "$work/scan.alerts" > "$work/scan.flagged"
-(( $(wc -l < "$work/scan.flagged") >= 2 )) || { echo "FAIL: reference scan flags fewer than 2 accounts (vacuous)"; exit 1; }
-
-start_broker "$topic" "$partitions"
-produce "$work/c.jsonl.keyed"
-stat_of() { jq "$2" "$work/$1.stats" 2> /dev/null || echo 0; }
-done_a() { (( $(caught_up_partitions "$work/a.stats") == partitions )); }
+one_instance_topic 21
 
 # Run 1: alerts to /dev/full. Checkpoints before the first alert succeed
 # (nothing is lost yet); from the first failed flush on, none may be written

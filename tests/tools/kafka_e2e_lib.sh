@@ -117,3 +117,20 @@ wait_until() {
 }
 flagged_accounts() { cat "$@" | jq -r .account | sort -u; }
 alert_ids() { cat "$@" | jq -r .id | sort -u; }
+
+# one_instance_topic SEED: a small corpus (60 accounts, 4 h, a few
+# harvesters), its reference scan ($work/scan.{alerts,stats,flagged},
+# $want_records) and a fresh broker whose topic holds it: for the tests that
+# run one instance, `a`, against it.
+one_instance_topic() {
+  make_corpus "$work/c.jsonl" --seed "$1" --accounts 60 --hours 4 --volume 0.1 \
+    --mix cot_harvester=0.05,dataset_gen=0.05,logit_probe=0.03
+  "$bin" scan --no-summary -j 1 -o "$work/scan.alerts" --stats "$work/scan.stats" "$work/c.jsonl"
+  want_records=$(jq .records "$work/scan.stats")
+  flagged_accounts "$work/scan.alerts" > "$work/scan.flagged"
+  (( $(wc -l < "$work/scan.flagged") >= 2 )) || { echo "FAIL: reference scan flags fewer than 2 accounts (vacuous)"; exit 1; }
+  start_broker "$topic" "$partitions"
+  produce "$work/c.jsonl.keyed"
+}
+stat_of() { jq "$2" "$work/$1.stats" 2> /dev/null || echo 0; }  # stat_of NAME JQ_PATH
+done_a() { (( $(caught_up_partitions "$work/a.stats") == partitions )); }

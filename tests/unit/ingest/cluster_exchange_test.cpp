@@ -334,3 +334,42 @@ TEST_CASE("cluster exchange: a record published twice counts once while it is re
     CHECK_FALSE(sb.alerts.empty());
   }
 }
+
+TEST_CASE("cluster exchange: only a copy of the same record is a repeat", "[ingest][kafka]") {
+  MockCluster mc{"fp"};
+  DetectorConfig cfg;
+  const ClusterExchangeOptions o = exchange_options(mc);
+  auto xa = ClusterExchange::create(o, cfg, kCategories);
+  REQUIRE(xa);
+  auto xb = ClusterExchange::create(o, cfg, kCategories);
+  REQUIRE(xb);
+  EventBatch b;
+  auto add = [&](const std::string& acct, const std::string& rid, int64_t t, int64_t tokens) {
+    Event ev;
+    ev.time_ms = t;
+    ev.account = b.store(acct);
+    ev.account_hash = hash_str(acct);
+    ev.request_id = b.store(rid);
+    ev.system_hash = 0x5157;
+    ev.completion_tokens = tokens;
+    ev.line_in_chunk = static_cast<uint32_t>(b.events.size());
+    b.events.push_back(ev);
+    ++b.lines;
+  };
+  const int64_t t0 = 1764000000000;
+  add("acct-a", "req-1", t0, 100);
+  add("acct-b", "req-1", t0, 100);         // the same id, another account
+  add("acct-a", "req-1", t0 + 1000, 100);  // the same id, another time
+  add("acct-a", "req-1", t0, 101);         // the same id and time, other content (an id that is not unique)
+  add("acct-a", "", t0, 100);              // no id: never a repeat,
+  add("acct-a", "", t0, 100);              // not even of an identical record
+  (*xa)->publish(b, true);
+  (*xa)->publish(b, true);  // and all of it again
+  REQUIRE((*xa)->flush());
+  VecSink sb;
+  poll_until(**xb, sb, [&] { return (*xb)->counters().records_received == 12; });
+  const ClusterExchangeCounters c = (*xb)->counters();
+  REQUIRE(c.records_received == 12);
+  CHECK(c.records_repeated == 4);  // the second copies of the four records with an id
+  CHECK(c.record_ids_now == 4);
+}
