@@ -60,9 +60,9 @@ struct ClusterExchangeOptions {
 struct ClusterExchangeCounters {
   uint64_t records_published = 0;
   uint64_t records_received = 0;
-  // Records received again (same account, request id and time): published
-  // twice, e.g. processed again after a crash, or by both owners of a
-  // partition in handover. Not counted twice by the stage.
+  // Records received again (a copy: the same request id, account, time and
+  // content), published twice, e.g. processed again after a crash or by
+  // both owners of a partition in handover. Not counted twice by the stage.
   uint64_t records_repeated = 0;
   uint64_t record_ids_now = 0;      // records remembered for that (capped: max_record_ids)
   uint64_t record_ids_evicted = 0;  // remembered records dropped beyond the cap (oldest first)

@@ -326,7 +326,7 @@ struct Metrics::Impl : prometheus::Collectable {
               "Fingerprint records read from the cluster topic (every instance's).",
               static_cast<double>(t.xc_records_received));
       counter("distillscan_cluster_exchange_records_repeated_total",
-              "Fingerprint records received again (same account, request id and time; published twice after a "
+              "Fingerprint records received again (a copy of one with a request id, published twice after a "
               "crash or a handover) and not counted again.",
               static_cast<double>(t.xc_records_repeated));
       gauge("distillscan_cluster_exchange_record_ids",
